@@ -1,0 +1,1 @@
+"""The engine: decoding, embedding, storage, grouping and actions. Never imports Qt."""
