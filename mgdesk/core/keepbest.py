@@ -1,0 +1,135 @@
+"""Keep-best rules: which member of a duplicate group to keep, and a human-readable reason why."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import PurePath
+from typing import Callable, Sequence
+
+log = logging.getLogger(__name__)
+
+RAW_FORMATS = frozenset({"DNG", "CR2", "CR3", "NEF", "NRW", "ARW", "SRF", "SR2", "RAF", "ORF",
+                         "RW2", "PEF", "SRW", "X3F", "3FR", "IIQ", "ERF", "KDC", "MRW", "RAW"})
+_FORMAT_RANK = {"HEIC": 1, "HEIF": 1, "AVIF": 1, "TIFF": 2, "TIF": 2, "PNG": 3, "WEBP": 4,
+                "JPEG": 5, "JPG": 5, "MPO": 5}
+_FORMAT_NAME = {"JPG": "JPEG", "TIF": "TIFF", "HEIF": "HEIC"}
+
+#: Rule names, in the default order.
+RULES = ("resolution", "file_size", "format", "oldest", "folder", "exif")
+
+
+@dataclass(frozen=True)
+class MemberInfo:
+    """What the rules look at for one photo of a group."""
+
+    path: str
+    width: int
+    height: int
+    size_bytes: int
+    format: str | None = None  # e.g. "JPEG", "PNG", "HEIC", "DNG"
+    captured: str | None = None  # ISO 8601 capture date, if known
+    exif_fields: int = 0
+
+
+@dataclass(frozen=True)
+class KeepRules:
+    """Ordered rules; the first rule that separates the members decides.
+
+    ``order`` lists rule names from ``RULES``; rules not listed are not used. ``preferred_folders``
+    ranks folders (earlier = more preferred) for the ``folder`` rule.
+    """
+
+    order: tuple[str, ...] = RULES
+    preferred_folders: tuple[str, ...] = field(default_factory=tuple)
+
+    def __post_init__(self) -> None:
+        unknown = [r for r in self.order if r not in RULES]
+        if unknown:
+            raise ValueError(f"unknown keep-best rule(s) {unknown}; known: {', '.join(RULES)}")
+
+
+def format_rank(fmt: str | None, path: str = "") -> int:
+    """Lower is better: RAW < HEIC < TIFF < PNG < WebP < JPEG < anything else."""
+    name = (fmt or PurePath(path).suffix.lstrip(".")).upper()
+    if name in RAW_FORMATS:
+        return 0
+    return _FORMAT_RANK.get(name, 6)
+
+
+def _format_name(m: MemberInfo) -> str:
+    name = (m.format or PurePath(m.path).suffix.lstrip(".") or "unknown").upper()
+    return _FORMAT_NAME.get(name, name)
+
+
+def _folder_rank(path: str, folders: Sequence[str]) -> int:
+    p = PurePath(path)
+    for i, folder in enumerate(folders):
+        try:
+            p.relative_to(PurePath(folder))
+            return i
+        except ValueError:
+            continue
+    return len(folders)
+
+
+def _human_size(n: int) -> str:
+    size = float(n)
+    for unit in ("bytes", "KB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            return f"{int(size)} bytes" if unit == "bytes" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{n} bytes"  # pragma: no cover
+
+
+def _rule(name: str, rules: KeepRules) -> tuple[Callable[[MemberInfo], object], Callable[[MemberInfo], str]]:
+    """(key where smaller is better — None means unknown, reason text for the winner)."""
+    if name == "resolution":
+        return (lambda m: -(m.width * m.height),
+                lambda m: f"largest resolution: {m.width}×{m.height}")
+    if name == "file_size":
+        return (lambda m: -m.size_bytes, lambda m: f"largest file: {_human_size(m.size_bytes)}")
+    if name == "format":
+        return (lambda m: format_rank(m.format, m.path),
+                lambda m: f"preferred format: {_format_name(m)}")
+    if name == "oldest":
+        return (lambda m: m.captured or None,
+                lambda m: f"oldest capture date: {(m.captured or '')[:19].replace('T', ' ')}")
+    if name == "folder":
+        return (lambda m: _folder_rank(m.path, rules.preferred_folders),
+                lambda m: f"in preferred folder: {rules.preferred_folders[_folder_rank(m.path, rules.preferred_folders)]}")
+    if name == "exif":
+        return (lambda m: -m.exif_fields, lambda m: f"richer EXIF: {m.exif_fields} fields")
+    raise ValueError(name)  # pragma: no cover - KeepRules validates
+
+
+def choose_keeper(members: Sequence[MemberInfo], rules: KeepRules | None = None) -> tuple[int, str]:
+    """Index of the member to keep and why. Ties on every rule keep the first member."""
+    if not members:
+        raise ValueError("a group needs at least one member")
+    rules = rules or KeepRules()
+    alive = list(range(len(members)))
+    steps: list[str] = []  # rules that narrowed the field before the deciding one
+    if len(members) == 1:
+        return 0, "only photo in the group"
+    for name in rules.order:
+        if name == "folder" and not rules.preferred_folders:
+            continue
+        key, why = _rule(name, rules)
+        keys = {i: key(members[i]) for i in alive}
+        known = [i for i in alive if keys[i] is not None]
+        if not known:
+            continue
+        best = min(keys[i] for i in known)  # type: ignore[type-var]
+        winners = [i for i in known if keys[i] == best]
+        if name == "folder" and best == len(rules.preferred_folders):
+            continue  # nobody is in a preferred folder
+        if len(winners) < len(alive):
+            if len(winners) == 1:
+                return winners[0], "; then ".join(steps + [why(members[winners[0]])])
+            steps.append(why(members[winners[0]]))
+            alive = winners
+    return alive[0], "; then ".join(steps + ["all equal on the other keep rules; kept the first"])
+
+
+__all__ = ["RULES", "KeepRules", "MemberInfo", "choose_keeper", "format_rank"]

@@ -1,0 +1,67 @@
+"""Keep-best: the first rule that separates the members decides, and says why in words."""
+
+import pytest
+
+from mgdesk.core.keepbest import KeepRules, MemberInfo, choose_keeper
+
+
+def member(path="/p/a.jpg", w=1000, h=800, size=100_000, fmt="JPEG", captured=None, exif=0):
+    return MemberInfo(path, w, h, size, fmt, captured, exif)
+
+
+def test_the_largest_resolution_is_kept_by_default():
+    members = [member(w=800, h=600, size=900_000), member("/p/b.jpg", w=4032, h=3024)]
+    index, reason = choose_keeper(members)
+    assert index == 1
+    assert reason == "largest resolution: 4032×3024"
+
+
+def test_same_resolution_falls_through_to_the_larger_file():
+    members = [member(size=50_000), member("/p/b.jpg", size=2_500_000)]
+    assert choose_keeper(members) == (1, "largest file: 2.4 MB")
+
+
+def test_rule_order_is_configurable():
+    members = [member(size=10, fmt="JPEG", w=2000), member("/p/b.png", size=5, fmt="PNG", w=1000)]
+    assert choose_keeper(members)[0] == 0
+    index, reason = choose_keeper(members, KeepRules(order=("format", "resolution")))
+    assert index == 1 and reason == "preferred format: PNG"
+
+
+def test_raw_and_heic_beat_jpeg_and_the_format_can_come_from_the_suffix():
+    rules = KeepRules(order=("format",))
+    assert choose_keeper([member(fmt="JPEG"), member("/p/x.dng", fmt=None)], rules)[0] == 1
+    assert choose_keeper([member(fmt="HEIF"), member(fmt="JPEG")], rules) == (0, "preferred format: HEIC")
+
+
+def test_oldest_capture_wins_and_unknown_dates_never_do():
+    rules = KeepRules(order=("oldest",))
+    members = [member(captured=None), member(captured="2021-05-01T10:00:00"),
+               member(captured="2019-01-02T08:30:00")]
+    assert choose_keeper(members, rules) == (2, "oldest capture date: 2019-01-02 08:30:00")
+
+
+def test_a_preferred_folder_wins_and_earlier_folders_rank_higher():
+    rules = KeepRules(order=("folder", "resolution"), preferred_folders=("/lib/best", "/lib/ok"))
+    members = [member("/tmp/a.jpg", w=5000), member("/lib/ok/b.jpg"), member("/lib/best/sub/c.jpg")]
+    assert choose_keeper(members, rules) == (2, "in preferred folder: /lib/best")
+    # no member in a preferred folder: the rule is skipped, not decided arbitrarily
+    assert choose_keeper([member("/x/a.jpg", w=10), member("/y/b.jpg", w=20)], rules)[0] == 1
+
+
+def test_richer_exif_breaks_a_tie_and_the_reason_lists_the_narrowing_rules():
+    rules = KeepRules(order=("resolution", "exif"))
+    members = [member(w=10), member(exif=3), member(exif=40)]
+    assert choose_keeper(members, rules) == (2, "largest resolution: 1000×800; then richer EXIF: 40 fields")
+
+
+def test_complete_ties_keep_the_first_member_and_say_so():
+    index, reason = choose_keeper([member(), member("/p/b.jpg")])
+    assert index == 0 and "kept the first" in reason
+
+
+def test_bad_input_is_a_clear_error():
+    with pytest.raises(ValueError, match="unknown keep-best rule"):
+        KeepRules(order=("prettiest",))
+    with pytest.raises(ValueError):
+        choose_keeper([])
