@@ -1,0 +1,106 @@
+"""Frozen *Record dataclasses: rows of the store as the rest of the engine sees them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+import numpy as np
+
+
+class FileStatus(str, Enum):
+    OK = "ok"
+    ERROR = "error"
+    MISSING = "missing"
+    PENDING = "pending"
+
+
+@dataclass(frozen=True)
+class FileRecord:
+    id: int
+    path: str
+    folder: str
+    size: int
+    mtime_ns: int
+    dev: int | None
+    ino: int | None
+    partial_hash: str | None
+    hash: str | None
+    width: int | None
+    height: int | None
+    format: str | None
+    captured: str | None
+    camera: str | None
+    orientation: int | None
+    status: FileStatus
+    error_reason: str | None
+    error_message: str | None
+    first_seen: float
+    last_seen: float
+
+    @classmethod
+    def from_row(cls, row: dict) -> FileRecord:
+        values = {name: row[name] for name in cls.__dataclass_fields__}
+        values["status"] = FileStatus(values["status"])
+        return cls(**values)
+
+
+@dataclass(frozen=True)
+class EmbeddingRecord:
+    file_id: int
+    model: str
+    descriptor: np.ndarray  # (dim,) float32, raw (not whitened)
+    views: np.ndarray | None  # (n_views, dim) float32
+    created: float
+
+
+@dataclass(frozen=True)
+class ActionItemRecord:
+    id: int
+    action_id: int
+    original_path: str
+    destination_path: str | None
+    trash_info: str | None
+    hash: str | None
+    size: int | None
+    done: bool
+    undone: bool
+    error: str | None
+
+
+@dataclass(frozen=True)
+class ActionRecord:
+    id: int
+    kind: str  # 'trash' | 'move'
+    destination: str | None
+    state: str  # 'pending' | 'done' | 'interrupted' | 'undone'
+    created: float
+    finished: float | None
+    undone_at: float | None
+    items: tuple[ActionItemRecord, ...] = ()
+
+    @property
+    def done_items(self) -> tuple[ActionItemRecord, ...]:
+        return tuple(i for i in self.items if i.done)
+
+    @property
+    def bytes(self) -> int:
+        return sum(i.size or 0 for i in self.done_items)
+
+
+@dataclass(frozen=True)
+class RootRecord:
+    path: str
+    paused: bool
+    added: float
+
+
+@dataclass(frozen=True)
+class ScanRecord:
+    id: int
+    roots: tuple[str, ...]
+    model: str
+    started: float
+    finished: float | None
+    cancelled: bool
+    counts: dict

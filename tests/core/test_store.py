@@ -1,0 +1,105 @@
+"""The SQLite store: schema, migrations with backup, records, decisions keyed by content."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import numpy as np
+import pytest
+
+from mgdesk.core.store import SCHEMA_VERSION, FileStatus, Repository, connect, transaction
+from mgdesk.core.store.db import SchemaTooNewError, run_migrations, schema_version
+
+
+def test_a_new_database_is_in_wal_mode_with_foreign_keys_and_current_schema(tmp_path):
+    db = connect(tmp_path / "lib.sqlite")
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert db.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+    assert db.execute("PRAGMA busy_timeout").fetchone()[0] > 0
+    assert schema_version(db) == SCHEMA_VERSION
+    assert {"files", "embeddings", "tags", "not_duplicates", "verdicts", "actions", "action_items",
+            "roots", "scans"} <= set(db.table_names())
+
+
+def test_a_migration_on_an_existing_database_backs_it_up_first(tmp_path):
+    path = tmp_path / "lib.sqlite"
+    repo = Repository.open(path)
+    repo.insert_file({"path": "/p/a.jpg", "size": 1, "mtime_ns": 1, "status": "ok"})
+    repo.close()
+
+    def v2_add_notes(db):
+        db.execute("ALTER TABLE files ADD COLUMN note TEXT")
+
+    from mgdesk.core.store import db as dbmod
+    conn = dbmod.connect(path, migrate=False)
+    applied = run_migrations(conn, path, migrations=[*dbmod.MIGRATIONS, v2_add_notes])
+    assert applied == ["v2_add_notes"]
+    assert schema_version(conn) == SCHEMA_VERSION + 1
+    backups = list(tmp_path.glob("lib.sqlite.v1.*.bak"))
+    assert len(backups) == 1
+    old = sqlite3.connect(backups[0])
+    assert old.execute("SELECT path FROM files").fetchall() == [("/p/a.jpg",)]
+    assert old.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+
+
+def test_a_database_from_a_newer_version_is_refused(tmp_path):
+    path = tmp_path / "lib.sqlite"
+    connect(path).execute(f"PRAGMA user_version = {SCHEMA_VERSION + 5}")
+    with pytest.raises(SchemaTooNewError):
+        connect(path)
+
+
+def test_a_failed_transaction_leaves_nothing_behind(tmp_path):
+    repo = Repository.open(tmp_path / "lib.sqlite")
+    with pytest.raises(RuntimeError):
+        with transaction(repo.db):
+            repo.insert_file({"path": "/p/a.jpg", "size": 1, "mtime_ns": 1})
+            raise RuntimeError("boom")
+    assert repo.files() == []
+
+
+def test_embeddings_of_several_models_coexist_and_round_trip(tmp_path):
+    repo = Repository.open(tmp_path / "lib.sqlite")
+    fid = repo.insert_file({"path": "/p/a.jpg", "size": 1, "mtime_ns": 1, "status": "ok", "hash": "h"})
+    a = np.arange(8, dtype=np.float32) / 10
+    repo.put_embedding(fid, "lite0", a, np.stack([a, -a]))
+    repo.put_embedding(fid, "lite2", -a)
+    ids, vecs = repo.descriptors("lite0")
+    assert ids.tolist() == [fid] and np.allclose(vecs[0], a)
+    assert np.allclose(repo.embedding(fid, "lite2").descriptor, -a)
+    assert np.allclose(repo.embedding(fid, "lite0").views[1], -a, atol=1e-3)
+    assert repo.models() == {"lite0": 1, "lite2": 1}
+    repo.delete_files([fid])  # cascades
+    assert repo.models() == {}
+
+
+def test_not_duplicate_decisions_are_keyed_by_content_in_either_order(tmp_path):
+    repo = Repository.open(tmp_path / "lib.sqlite")
+    repo.add_not_duplicate("bbb", "aaa")
+    assert repo.is_not_duplicate("aaa", "bbb")
+    assert repo.not_duplicate_pairs() == {frozenset({"aaa", "bbb"})}
+
+
+def test_the_verdict_cache_is_keyed_by_both_hashes_and_the_verifier_version(tmp_path):
+    repo = Repository.open(tmp_path / "lib.sqlite")
+    repo.put_verdict("b", "a", "v1", {"copy": True, "score": 0.9})
+    assert repo.get_verdict("a", "b", "v1") == {"copy": True, "score": 0.9}
+    assert repo.get_verdict("a", "b", "v2") is None
+
+
+def test_the_journal_records_an_action_before_anything_moves(tmp_path):
+    repo = Repository.open(tmp_path / "lib.sqlite")
+    aid = repo.create_action("trash", None, [("/p/a.jpg", "h1", 10), ("/p/b.jpg", "h2", 20)])
+    action = repo.action(aid)
+    assert action.state == "pending" and [i.done for i in action.items] == [False, False]
+    repo.mark_item(action.items[0].id, done=1, destination_path="/trash/a.jpg")
+    repo.set_action_state(aid, "done")
+    last = repo.last_undoable_action()
+    assert last.id == aid and last.bytes == 10
+
+
+def test_status_counts_cover_every_status(tmp_path):
+    repo = Repository.open(tmp_path / "lib.sqlite")
+    repo.insert_file({"path": "/p/a.jpg", "size": 1, "mtime_ns": 1, "status": "ok"})
+    repo.insert_file({"path": "/p/b.jpg", "size": 1, "mtime_ns": 1, "status": FileStatus.ERROR})
+    assert repo.status_counts() == {"ok": 1, "error": 1, "missing": 0, "pending": 0}
