@@ -48,7 +48,11 @@ def image_files(folder: Path) -> list[Path]:
 
 
 def run_czkawka(folder: Path, similarity: int = 5) -> PeerRun:
-    """Czkawka core through its PyPI bindings; similarity 5 is the app's default."""
+    """Czkawka core through its PyPI bindings; similarity 5 is the app's default.
+
+    Its grouping depends on thread scheduling: repeated runs on the same folder differ by a few
+    pairs (nd-dev F1 0.513-0.519 at 5, 0.56-0.57 at 15), so read its figures to two decimals.
+    """
     try:
         import czkawka
     except ImportError as exc:  # pragma: no cover - depends on the machine
