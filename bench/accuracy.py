@@ -87,11 +87,58 @@ def run_mgdesk_library(folders: dict[str, Path], workdir: Path) -> list[ToolResu
 
 
 def run_mgdesk_direct(folders: dict[str, Path]) -> list[ToolResult]:
-    """Without the facade: Embedder + grouping.find_groups, for while service.py is not there."""
-    from mgdesk.core.embedding import Embedder
-    from mgdesk.core.grouping import find_groups  # noqa: F401  (signature settled in grouping.py)
+    """Without the facade: content hashes, Embedder and grouping.find_groups at their defaults.
 
-    raise NotImplementedError("--direct: mgdesk.core.grouping.find_groups is not wired up yet")
+    An approximation of what the Library does, for use before/without service.py: whitening is
+    the card's when it ships one, else fitted on the folder's own descriptors (the library's
+    photos) with Whitening.fit's defaults; no verdict cache, no store.
+    """
+    import numpy as np
+
+    from mgdesk.core.embedding import Embedder, Whitening
+    from mgdesk.core.grouping import find_groups
+    from mgdesk.core.scanner import hash_file, supported_suffixes
+
+    embedder = Embedder()
+    suffixes = supported_suffixes()
+    rows = {level: ToolResult(f"mgdesk {level}", note="--direct; time = embed + grouping")
+            for level in LEVELS}
+    for dataset, folder in folders.items():
+        paths = sorted(str(p) for p in folder.iterdir() if p.suffix.lower() in suffixes)
+        start = time.perf_counter()
+        by_hash: dict[str, list[str]] = {}
+        for path in paths:
+            by_hash.setdefault(hash_file(path)[1], []).append(Path(path).name)
+        exact_s = time.perf_counter() - start
+        rows["exact"].groups[dataset] = [g for g in by_hash.values() if len(g) > 1]
+        rows["exact"].seconds[dataset] = exact_s
+
+        start = time.perf_counter()
+        results = [r for r in embedder.embed_paths(paths) if r.descriptor is not None]
+        embed_s = time.perf_counter() - start
+        raw = np.stack([r.descriptor for r in results])
+        if embedder.card.whitening:
+            from mgdesk.paths import MODEL_CARDS, user_models_dir
+
+            name = embedder.card.whitening
+            found = [d / name for d in (Path(MODEL_CARDS), user_models_dir()) if (d / name).is_file()]
+            whitening = Whitening.load(found[0])
+        else:
+            whitening = Whitening.fit(raw)
+        ids = np.arange(len(results), dtype=np.int64)
+        vectors = whitening.apply(raw)
+        views = {i: whitening.apply(r.views) for i, r in enumerate(results)
+                 if r.views is not None and len(r.views)}
+        image_paths = {i: r.path for i, r in enumerate(results)}
+        for level in ("copy", "similar"):
+            start = time.perf_counter()
+            groups = find_groups(ids, vectors, level, views=views, image_paths=image_paths)
+            group_s = time.perf_counter() - start
+            rows[level].groups[dataset] = [
+                [Path(image_paths[int(m)]).name for m in g.members] for g in groups
+            ]
+            rows[level].seconds[dataset] = embed_s + group_s
+    return list(rows.values())
 
 
 # --- figures --------------------------------------------------------------------------------
