@@ -230,6 +230,17 @@ def _short(name: str) -> str:
     )
 
 
+def _finite(value):
+    """NaN (a metric with nothing to measure) as null, so the file is strict JSON."""
+    if isinstance(value, float) and value != value:
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite(v) for v in value]
+    return value
+
+
 # --- main -----------------------------------------------------------------------------------
 
 
@@ -296,7 +307,8 @@ def main(argv: list[str] | None = None) -> int:
     print_table(results)
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps({"data": str(args.data), "results": results}, indent=2))
+        payload = {"data": str(args.data), "results": _finite(results)}
+        args.json.write_text(json.dumps(payload, indent=2, allow_nan=False))
         print(f"\nfigures written to {args.json}")
     return 0
 
