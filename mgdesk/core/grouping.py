@@ -1,0 +1,337 @@
+"""Duplicate groups: k-NN candidates from the index, verified pairs, complete-link groups that never chain.
+
+Work per photo is bounded by ``k`` neighbours (plus its rotated/mirrored views as extra queries,
+so a photo rotated by 90° finds its original). A pair is *linked* at a level when:
+
+- ``copy``: its cosine is at least ``copy_candidate_cosine`` and the :class:`PairVerifier` says
+  the two are one capture (local features, one global transform, aligned agreement);
+- ``similar``: its cosine is at least ``similar_cosine``, or it is a linked copy pair.
+
+Groups are built by greedy complete-link clustering over the candidate edges (best first): two
+groups merge only when *every* cross pair is linked (missing pairs are checked on demand) and
+none is marked "not a duplicate". So A~B and B~C never put A with C unless A~C holds too — plain
+connected components would chain unrelated photos into mega-groups.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Callable, Mapping, Protocol, Sequence
+
+import numpy as np
+
+from mgdesk.core.index import VectorIndex
+from mgdesk.core.verify import VERIFIER_VERSION, LocalFeatures, PairVerifier, Verdict
+
+log = logging.getLogger(__name__)
+
+LEVELS = ("copy", "similar")
+
+
+@dataclass(frozen=True)
+class GroupingConfig:
+    """Per-level thresholds (cosines of whitened, L2-normalised descriptors) and work bounds.
+
+    The defaults were calibrated on the development sets (see bench/verify_dev.py): the copy
+    candidate cosine is deliberately permissive because verification, not the cosine, decides
+    what a copy is.
+    """
+
+    k: int = 10  # neighbours looked at per photo (and per view)
+    copy_candidate_cosine: float = 0.45  # below this a pair is never verified as a copy
+    similar_cosine: float = 0.70  # at or above this two photos are "similar shots"
+    use_views: bool = True  # query with rotated/mirrored views too
+    max_group_size: int = 500  # complete-link checks grow with the square of the group
+    feature_cache_size: int = 256  # photos whose local features stay in memory during a run
+
+    def __post_init__(self) -> None:
+        if self.k < 1:
+            raise ValueError("k must be at least 1")
+        for name in ("copy_candidate_cosine", "similar_cosine"):
+            if not -1.0 <= getattr(self, name) <= 1.0:
+                raise ValueError(f"{name} must be a cosine in [-1, 1]")
+
+
+@dataclass(frozen=True)
+class Group:
+    """A group of duplicate photos at one level.
+
+    ``anchor`` is the member the others were linked around (the medoid); ``scores`` maps each
+    member to its similarity to the anchor (1.0 for the anchor itself).
+    """
+
+    level: str
+    members: tuple[int, ...]
+    scores: dict[int, float]
+    anchor: int
+
+
+@dataclass(frozen=True)
+class GroupingProgress:
+    """Passed to the progress callback: a stage name and `done` of `total` steps."""
+
+    stage: str  # "candidates" | "verify" | "groups"
+    done: int
+    total: int
+
+
+class VerdictCache(Protocol):
+    """Stores verdicts between runs (the store implements it on SQLite)."""
+
+    def get(self, key: str) -> Verdict | None: ...
+
+    def put(self, key: str, verdict: Verdict) -> None: ...
+
+
+def verdict_key(key_a: str, key_b: str) -> str:
+    """Cache key for a pair of stable photo keys (content hashes); order-free, versioned."""
+    lo, hi = sorted((key_a, key_b))
+    return f"{VERIFIER_VERSION}:{lo}:{hi}"
+
+
+class _Cancelled(Exception):
+    pass
+
+
+def find_groups(
+    ids: Sequence[int] | np.ndarray,
+    vectors: np.ndarray,
+    level: str = "copy",
+    *,
+    views: Mapping[int, np.ndarray] | None = None,
+    image_paths: Mapping[int, str] | None = None,
+    photo_keys: Mapping[int, str] | None = None,
+    config: GroupingConfig = GroupingConfig(),
+    not_duplicate: set[frozenset[int]] | frozenset[frozenset[int]] = frozenset(),
+    verdict_cache: VerdictCache | None = None,
+    verifier: PairVerifier | None = None,
+    progress: Callable[[GroupingProgress], None] | None = None,
+    cancel: threading.Event | None = None,
+) -> list[Group]:
+    """Groups of at least two photos at ``level`` ("copy" or "similar"), largest first.
+
+    ``vectors`` are whitened, L2-normalised descriptors aligned with ``ids``; ``views`` maps an id
+    to descriptors of its rotated/mirrored views (same space). ``image_paths`` is needed to verify
+    copies; ``photo_keys`` (content hashes) make verdicts cacheable in ``verdict_cache``. Pairs in
+    ``not_duplicate`` are never grouped together. When ``cancel`` is set the run stops and
+    returns an empty list (partial groups would be misleading).
+    """
+    if level not in LEVELS:
+        raise ValueError(f"unknown level {level!r}; expected one of {', '.join(LEVELS)}")
+    ids_arr = np.asarray(ids, np.int64)
+    vecs = np.asarray(vectors, np.float32)
+    if len(ids_arr) != len(vecs):
+        raise ValueError(f"{len(ids_arr)} ids for {len(vecs)} vectors")
+    if len(ids_arr) < 2:
+        return []
+    if len(np.unique(ids_arr)) != len(ids_arr):
+        raise ValueError("duplicate ids")
+    if level == "copy" and image_paths is None:
+        raise ValueError("the copy level verifies pairs and needs image_paths")
+    ctx = _Context(ids_arr, vecs, level, views if config.use_views else None, image_paths or {},
+                   photo_keys, config, not_duplicate, verdict_cache, verifier, progress, cancel)
+    try:
+        return ctx.run()
+    except _Cancelled:
+        log.info("grouping cancelled")
+        return []
+
+
+class _Context:
+    def __init__(self, ids, vecs, level, views, paths, keys, config, not_dup, cache, verifier,
+                 progress, cancel) -> None:
+        self.ids, self.vecs, self.level = ids, vecs, level
+        self.row = {int(i): r for r, i in enumerate(ids.tolist())}
+        self.views = {int(i): np.atleast_2d(np.asarray(v, np.float32))
+                      for i, v in (views or {}).items() if int(i) in self.row and v is not None and len(v)}
+        self.paths, self.keys, self.cfg = paths, keys, config
+        self.not_dup = {frozenset(int(x) for x in p) for p in not_dup}
+        self.cache, self.progress, self.cancel = cache, progress, cancel
+        self.verifier = verifier or PairVerifier()
+        self.features: OrderedDict[int, LocalFeatures | None] = OrderedDict()
+        self.links: dict[tuple[int, int], bool] = {}
+        self.cos_memo: dict[tuple[int, int], float] = {}
+        self.verdicts: dict[tuple[int, int], Verdict] = {}
+        # no pair below this cosine can be linked at this level
+        self.floor = config.copy_candidate_cosine if level == "copy" else \
+            min(config.copy_candidate_cosine, config.similar_cosine)
+
+    # -- helpers -------------------------------------------------------------------------
+    def _check_cancel(self) -> None:
+        if self.cancel is not None and self.cancel.is_set():
+            raise _Cancelled
+
+    def _report(self, stage: str, done: int, total: int) -> None:
+        if self.progress is not None:
+            self.progress(GroupingProgress(stage, done, total))
+
+    def cosine(self, a: int, b: int) -> float:
+        """Best cosine over the photos and their views (a rotated copy matches a view)."""
+        key = (a, b) if a < b else (b, a)
+        c = self.cos_memo.get(key)
+        if c is None:
+            va, vb = self.vecs[self.row[a]], self.vecs[self.row[b]]
+            c = float(va @ vb)
+            if a in self.views:
+                c = max(c, float((self.views[a] @ vb).max()))
+            if b in self.views:
+                c = max(c, float((self.views[b] @ va).max()))
+            self.cos_memo[key] = c
+        return c
+
+    def _features(self, pid: int) -> LocalFeatures | None:
+        if pid in self.features:
+            self.features.move_to_end(pid)
+            return self.features[pid]
+        path = self.paths.get(pid)
+        feats = None
+        if path is None:
+            log.warning("no image path for photo %s; it cannot be verified", pid)
+        else:
+            try:
+                feats = self.verifier.features(path)
+            except Exception as exc:  # unreadable photo: it simply is not a verified copy
+                log.warning("cannot read %s for verification: %s", path, exc)
+        self.features[pid] = feats
+        while len(self.features) > max(2, self.cfg.feature_cache_size):
+            self.features.popitem(last=False)
+        return feats
+
+    def verdict(self, a: int, b: int) -> Verdict:
+        key = (a, b) if a < b else (b, a)
+        if key in self.verdicts:
+            return self.verdicts[key]
+        ck = None
+        if self.cache is not None and self.keys is not None and a in self.keys and b in self.keys:
+            ck = verdict_key(self.keys[a], self.keys[b])
+            cached = self.cache.get(ck)
+            if cached is not None:
+                self.verdicts[key] = cached
+                return cached
+        # verify in a stable order so the verdict does not depend on who asked first
+        first, second = key
+        if self.keys is not None and first in self.keys and second in self.keys \
+                and self.keys[first] > self.keys[second]:
+            first, second = second, first
+        fa, fb = self._features(first), self._features(second)
+        if fa is None or fb is None:
+            v = Verdict(False, 0.0, 0, 0.0, 1.0, "none", "photo could not be read")
+        else:
+            v = self.verifier.verify(fa, fb)
+            if ck is not None:
+                self.cache.put(ck, v)
+        self.verdicts[key] = v
+        return v
+
+    def linked(self, a: int, b: int) -> bool:
+        key = (a, b) if a < b else (b, a)
+        got = self.links.get(key)
+        if got is not None:
+            return got
+        if frozenset(key) in self.not_dup:
+            ok = False
+        else:
+            c = self.cosine(a, b)
+            ok = False
+            if self.level == "similar" and c >= self.cfg.similar_cosine:
+                ok = True
+            elif c >= self.cfg.copy_candidate_cosine and self.paths:
+                self._check_cancel()
+                ok = self.verdict(a, b).is_copy
+        self.links[key] = ok
+        return ok
+
+    # -- the run -------------------------------------------------------------------------
+    def candidates(self) -> list[tuple[float, int, int]]:
+        """Candidate pairs (cosine, a, b) from each photo's k nearest neighbours and its views'."""
+        index = VectorIndex.build(self.ids, self.vecs)
+        k = min(self.cfg.k + 1, len(self.ids))
+        floor = self.floor
+        pairs: dict[tuple[int, int], float] = {}
+        n = len(self.ids)
+
+        def take(query_ids: np.ndarray, queries: np.ndarray) -> None:
+            scores, found = index.search(queries, k)
+            for q, row_s, row_i in zip(query_ids.tolist(), scores, found):
+                for s, j in zip(row_s.tolist(), row_i.tolist()):
+                    if j < 0 or j == q or s < floor:
+                        continue
+                    key = (q, j) if q < j else (j, q)
+                    if s > pairs.get(key, -2.0):
+                        pairs[key] = s
+
+        batch = 1024
+        for start in range(0, n, batch):
+            self._check_cancel()
+            take(self.ids[start:start + batch], self.vecs[start:start + batch])
+            self._report("candidates", min(start + batch, n), n)
+        if self.views:
+            vid = np.concatenate([np.full(len(v), i, np.int64) for i, v in self.views.items()])
+            vq = np.concatenate(list(self.views.values()))
+            for start in range(0, len(vid), batch):
+                self._check_cancel()
+                take(vid[start:start + batch], vq[start:start + batch])
+        for key in pairs:  # the views may have found a better cosine than the search did
+            pairs[key] = max(pairs[key], self.cosine(*key))
+        return sorted(((s, a, b) for (a, b), s in pairs.items()), key=lambda t: (-t[0], t[1], t[2]))
+
+    def run(self) -> list[Group]:
+        cands = self.candidates()
+        cluster_of: dict[int, int] = {}
+        members: dict[int, list[int]] = {}
+        total = len(cands)
+        for done, (_, a, b) in enumerate(cands, 1):
+            self._check_cancel()
+            if done % 50 == 0 or done == total:
+                self._report("verify", done, total)
+            ca, cb = cluster_of.get(a), cluster_of.get(b)
+            if ca is not None and ca == cb:
+                continue
+            ma = members[ca] if ca is not None else [a]
+            mb = members[cb] if cb is not None else [b]
+            if len(ma) + len(mb) > self.cfg.max_group_size:
+                continue
+            if not self.linked(a, b):
+                continue
+            # complete link: every cross pair must be linked (cheap cosine/not-dup checks first)
+            cross = [(x, y) for x in ma for y in mb if (x, y) != (a, b)]
+            if any(frozenset((x, y)) in self.not_dup for x, y in cross):
+                continue
+            if any(self.cosine(x, y) < self.floor for x, y in cross):
+                continue
+            if not all(self.linked(x, y) for x, y in cross):
+                continue
+            new = ma + mb
+            cid = ca if ca is not None else (cb if cb is not None else a)
+            for old in (ca, cb):
+                if old is not None and old != cid:
+                    members.pop(old, None)
+            members[cid] = new
+            for x in new:
+                cluster_of[x] = cid
+        groups = [self._group(m) for m in members.values() if len(m) >= 2]
+        groups.sort(key=lambda g: (-len(g.members), g.members))
+        self._report("groups", len(groups), len(groups))
+        return groups
+
+    def _group(self, m: list[int]) -> Group:
+        m = sorted(m)
+        sims = np.array([[1.0 if x == y else self.cosine(x, y) for y in m] for x in m])
+        anchor = m[int(np.argmax(sims.sum(axis=1)))]
+        scores = {}
+        for x in m:
+            if x == anchor:
+                scores[x] = 1.0
+            elif self.level == "copy":
+                v = self.verdict(anchor, x)
+                scores[x] = round(float(v.score), 4)
+            else:
+                scores[x] = round(self.cosine(anchor, x), 4)
+        return Group(self.level, tuple(m), scores, anchor)
+
+
+__all__ = ["LEVELS", "Group", "GroupingConfig", "GroupingProgress", "VerdictCache", "find_groups",
+           "verdict_key"]

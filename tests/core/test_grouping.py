@@ -1,0 +1,176 @@
+"""Grouping: candidates from k-NN, verified copies, complete-link groups that never chain."""
+
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image, ImageOps
+
+from mgdesk.core.grouping import Group, GroupingConfig, find_groups, verdict_key
+from mgdesk.core.verify import VERIFIER_VERSION, PairVerifier
+
+DEV = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "nd-dev" / "images"
+PHOTOS = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "photos"
+
+
+def fake_vector(im: Image.Image) -> np.ndarray:
+    """A tiny stand-in embedder: the mean-free 8x8 luminance thumbnail, L2-normalised."""
+    v = np.asarray(im.convert("L").resize((8, 8), Image.Resampling.BOX), np.float32).ravel()
+    v = v - v.mean()
+    return v / (np.linalg.norm(v) + 1e-9)
+
+
+def fake_views(im: Image.Image) -> np.ndarray:
+    return np.stack([fake_vector(im.rotate(a, expand=True)) for a in (90, 180, 270)]
+                    + [fake_vector(ImageOps.mirror(im))])
+
+
+def unit(v) -> np.ndarray:
+    v = np.asarray(v, np.float32)
+    return v / np.linalg.norm(v)
+
+
+def chain_vectors():
+    """A~B and B~C (cosine 0.8) while A and C are far apart (cosine 0.28)."""
+    a = unit([1.0, 0.0, 0.0])
+    c = unit([0.28, 0.96, 0.0])
+    b = unit(a + c)
+    return np.stack([a, b, c])
+
+
+def test_a_chain_a_b_c_never_puts_a_and_c_together():
+    vecs = chain_vectors()
+    assert vecs[0] @ vecs[1] > 0.75 and vecs[0] @ vecs[2] < 0.3
+    groups = find_groups([1, 2, 3], vecs, "similar", config=GroupingConfig(similar_cosine=0.75))
+    assert len(groups) == 1
+    assert not {1, 3} <= set(groups[0].members)
+    assert len(groups[0].members) == 2
+
+
+def test_similar_photos_form_one_group_with_the_medoid_as_anchor():
+    rng = np.random.default_rng(0)
+    base = unit(rng.standard_normal(16))
+    vecs = np.stack([unit(base + 0.05 * rng.standard_normal(16)) for _ in range(4)]
+                    + [unit(rng.standard_normal(16))])
+    groups = find_groups(np.arange(10, 15), vecs, "similar", config=GroupingConfig(similar_cosine=0.7))
+    assert [g.members for g in groups] == [(10, 11, 12, 13)]
+    g = groups[0]
+    assert g.level == "similar" and g.anchor in g.members and g.scores[g.anchor] == 1.0
+    assert all(0.7 <= g.scores[m] <= 1.0 for m in g.members)
+
+
+def test_a_not_duplicate_pair_is_never_grouped():
+    vecs = np.stack([unit([1, 0.05, 0]), unit([1, 0, 0.05])])
+    assert len(find_groups([1, 2], vecs, "similar")) == 1
+    assert find_groups([1, 2], vecs, "similar", not_duplicate={frozenset({1, 2})}) == []
+
+
+def test_bad_arguments_are_clear_errors():
+    with pytest.raises(ValueError, match="level"):
+        find_groups([1, 2], np.eye(2, dtype=np.float32), "twins")
+    with pytest.raises(ValueError, match="image_paths"):
+        find_groups([1, 2], np.eye(2, dtype=np.float32), "copy")
+    with pytest.raises(ValueError):
+        GroupingConfig(k=0)
+
+
+def test_a_cancelled_run_returns_nothing():
+    cancel = threading.Event()
+    cancel.set()
+    vecs = np.stack([unit([1, 0.05, 0]), unit([1, 0, 0.05])])
+    assert find_groups([1, 2], vecs, "similar", cancel=cancel) == []
+
+
+# -- copy level with real photos and the real verifier ----------------------------------
+
+@pytest.fixture(scope="module")
+def verifier() -> PairVerifier:
+    return PairVerifier()
+
+
+def test_a_rotated_copy_is_found_through_its_views(tmp_path, verifier):
+    orig = DEV / "g0002_orig.jpg"
+    rot = DEV / "g0002_rot90.jpg"
+    other = DEV / "g0003_orig.jpg"
+    paths = {1: str(orig), 2: str(rot), 3: str(other)}
+    ims = {i: ImageOps.exif_transpose(Image.open(p)).convert("RGB") for i, p in paths.items()}
+    vecs = np.stack([fake_vector(ims[i]) for i in (1, 2, 3)])
+    views = {i: fake_views(ims[i]) for i in (1, 2, 3)}
+    config = GroupingConfig(copy_candidate_cosine=0.6)
+    assert vecs[0] @ vecs[1] < 0.6  # the plain vectors alone would never make them candidates
+    without = find_groups([1, 2, 3], vecs, "copy", image_paths=paths, config=config,
+                          verifier=verifier)
+    assert without == []
+    groups = find_groups([1, 2, 3], vecs, "copy", views=views, image_paths=paths, config=config,
+                         verifier=verifier)
+    assert [g.members for g in groups] == [(1, 2)]
+    assert groups[0].level == "copy" and groups[0].scores[groups[0].anchor] == 1.0
+
+
+def test_two_halves_of_one_photo_do_not_chain_through_the_whole(tmp_path, verifier):
+    im = ImageOps.exif_transpose(Image.open(DEV / "g0001_orig.jpg")).convert("RGB")
+    w, h = im.size
+    parts = {1: im.crop((0, 0, int(w * 0.45), h)), 2: im, 3: im.crop((int(w * 0.55), 0, w, h))}
+    paths = {}
+    for i, p in parts.items():
+        paths[i] = str(tmp_path / f"{i}.png")
+        p.save(paths[i])
+    vecs = np.stack([unit([1, 0.01 * i, 0]) for i in (1, 2, 3)])  # force every pair to be a candidate
+    groups = find_groups([1, 2, 3], vecs, "copy", image_paths=paths, verifier=verifier)
+    assert len(groups) == 1 and 2 in groups[0].members and len(groups[0].members) == 2
+    assert verifier.verify(paths[1], paths[2]).is_copy and verifier.verify(paths[3], paths[2]).is_copy
+
+
+def test_a_not_duplicate_mark_splits_verified_copies(verifier):
+    paths = {1: str(DEV / "g0001_orig.jpg"), 2: str(DEV / "g0001_color.jpg")}
+    vecs = np.stack([unit([1, 0.01, 0]), unit([1, 0, 0.01])])
+    assert len(find_groups([1, 2], vecs, "copy", image_paths=paths, verifier=verifier)) == 1
+    assert find_groups([1, 2], vecs, "copy", image_paths=paths, verifier=verifier,
+                       not_duplicate={frozenset({1, 2})}) == []
+
+
+class DictCache:
+    def __init__(self):
+        self.data, self.gets, self.puts = {}, 0, 0
+
+    def get(self, key):
+        self.gets += 1
+        return self.data.get(key)
+
+    def put(self, key, verdict):
+        self.puts += 1
+        self.data[key] = verdict
+
+
+def test_verdicts_are_cached_under_versioned_photo_keys(verifier):
+    paths = {1: str(DEV / "g0001_orig.jpg"), 2: str(DEV / "g0001_color.jpg")}
+    keys = {1: "hash-b", 2: "hash-a"}
+    vecs = np.stack([unit([1, 0.01, 0]), unit([1, 0, 0.01])])
+    cache = DictCache()
+    first = find_groups([1, 2], vecs, "copy", image_paths=paths, photo_keys=keys,
+                        verdict_cache=cache, verifier=verifier)
+    assert list(cache.data) == [verdict_key("hash-a", "hash-b")] == [f"{VERIFIER_VERSION}:hash-a:hash-b"]
+    # a second run reads the verdict instead of opening the photos
+    missing = {1: "/nonexistent/a.jpg", 2: "/nonexistent/b.jpg"}
+    again = find_groups([1, 2], vecs, "copy", image_paths=missing, photo_keys=keys,
+                        verdict_cache=cache, verifier=verifier)
+    assert [g.members for g in again] == [g.members for g in first] == [(1, 2)]
+    assert cache.puts == 1
+
+
+def test_an_unreadable_photo_is_skipped_not_fatal(tmp_path, verifier):
+    bad = tmp_path / "bad.jpg"
+    bad.write_bytes(b"not a jpeg")
+    paths = {1: str(DEV / "g0001_orig.jpg"), 2: str(bad)}
+    vecs = np.stack([unit([1, 0.01, 0]), unit([1, 0, 0.01])])
+    assert find_groups([1, 2], vecs, "copy", image_paths=paths, verifier=verifier) == []
+
+
+def test_the_similar_level_also_holds_copies_below_the_similar_cosine(verifier):
+    paths = {1: str(DEV / "g0001_orig.jpg"), 2: str(DEV / "g0001_color.jpg")}
+    vecs = np.stack([unit([1, 0.9, 0]), unit([1, 0, 0.9])])  # cosine ~0.55
+    config = GroupingConfig(copy_candidate_cosine=0.5, similar_cosine=0.8)
+    groups = find_groups([1, 2], vecs, "similar", image_paths=paths, config=config, verifier=verifier)
+    assert [g.members for g in groups] == [(1, 2)]
+    assert find_groups([1, 2], vecs, "similar", config=config) == []

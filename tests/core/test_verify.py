@@ -1,0 +1,71 @@
+"""Copy verification on real photos: edits of one capture verify, other shots of a scene do not."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image, ImageOps
+
+from mgdesk.core.verify import VERIFIER_VERSION, LocalFeatures, PairVerifier, Verdict
+
+DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
+DEV = DATA / "nd-dev" / "images"
+SCENES = DATA / "nd-scenes" / "images"
+
+
+@pytest.fixture(scope="module")
+def verifier() -> PairVerifier:
+    return PairVerifier()
+
+
+@pytest.mark.parametrize("copy", [
+    "g0001_color.jpg", "g0001_resize_small.jpg", "g0001_small_rotate.jpg", "g0001_crop_offset.jpg",
+    "g0002_rot90.jpg", "g0005_screenshot.jpg", "g0007_crop_offset.jpg",
+])
+def test_an_edited_copy_verifies_as_a_copy(verifier, copy):
+    orig = DEV / (copy.split("_")[0] + "_orig.jpg")
+    v = verifier.verify(orig, DEV / copy)
+    assert isinstance(v, Verdict)
+    assert v.is_copy, v.reason
+    assert v.inliers >= verifier.params.min_inliers and 0 < v.score <= 1
+
+
+def test_a_mirrored_copy_verifies_and_says_mirrored(verifier, tmp_path):
+    im = ImageOps.exif_transpose(Image.open(DEV / "g0003_orig.jpg")).convert("RGB")
+    path = tmp_path / "mirror.jpg"
+    ImageOps.mirror(im).save(path, quality=85)
+    v = verifier.verify(DEV / "g0003_orig.jpg", path)
+    assert v.is_copy, v.reason
+    assert v.transform.startswith("mirrored")
+
+
+def test_a_rotated_copy_reports_the_rotation(verifier, tmp_path):
+    im = ImageOps.exif_transpose(Image.open(DEV / "g0003_orig.jpg")).convert("RGB")
+    path = tmp_path / "r.png"
+    im.rotate(270, expand=True).save(path)
+    v = verifier.verify(im, path)
+    assert v.is_copy, v.reason
+    assert "rotation +90°" in v.transform or "rotation -90°" in v.transform or "270" in v.transform
+
+
+def test_two_different_photos_are_not_copies(verifier):
+    v = verifier.verify(DEV / "g0001_orig.jpg", DEV / "g0002_orig.jpg")
+    assert not v.is_copy and v.reason
+
+
+def test_features_are_reusable_and_match_the_path_result(verifier):
+    fa = verifier.features(DEV / "g0001_orig.jpg")
+    assert isinstance(fa, LocalFeatures) and len(fa.points) > 50
+    assert fa.descriptors.shape == (len(fa.points), 128)
+    np.testing.assert_allclose(np.linalg.norm(fa.descriptors, axis=1), 1.0, atol=1e-3)
+    assert verifier.verify(fa, DEV / "g0001_color.jpg").is_copy
+
+
+def test_a_flat_image_is_not_a_copy_of_anything_and_does_not_crash(verifier):
+    flat = Image.new("RGB", (300, 200), (120, 130, 140))
+    v = verifier.verify(flat, flat.copy())
+    assert not v.is_copy and "feature" in v.reason
+
+
+def test_the_verifier_version_is_a_non_empty_string():
+    assert isinstance(VERIFIER_VERSION, str) and VERIFIER_VERSION
