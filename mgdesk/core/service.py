@@ -1,0 +1,446 @@
+"""Library: the one facade the CLI and the GUI worker use (store + scanner + index + grouping + actions).
+
+Whitening: the store keeps raw descriptors; the index holds whitened ones. Until the library has
+`WHITEN_REFIT_MIN` (2,000) photos for the model, the model card's shipped whitening is used
+(identity when the card ships none); from then on the whitening is refitted on the user's own
+photos after a scan that grew the library by a quarter since the last fit, saved in the store, and
+the index is rebuilt from SQLite.
+"""
+
+from __future__ import annotations
+
+import io
+import itertools
+import logging
+import os
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from mgdesk import paths
+from mgdesk.core import actions, tags as tagmod
+from mgdesk.core.scanner import EmbedderLike, ScanProgress, ScanReport, Scanner
+from mgdesk.core.store import ActionRecord, FileRecord, FileStatus, Repository, ScanRecord, connect
+
+log = logging.getLogger(__name__)
+
+WHITEN_REFIT_MIN = 2000
+WHITEN_REFIT_GROWTH = 1.25
+LEVELS = ("exact", "copy", "similar")
+
+
+class LibraryError(Exception):
+    """A request the library cannot do; str() is a one-line message for the user."""
+
+
+@dataclass(frozen=True)
+class MemberView:
+    path: str
+    score: float
+    keep: bool
+    reason: str
+    size: int
+    width: int | None
+    height: int | None
+    format: str | None
+    captured: str | None
+    camera: str | None
+    file_id: int
+    hash: str | None = None
+
+
+@dataclass(frozen=True)
+class GroupView:
+    level: str
+    members: tuple[MemberView, ...]
+    reclaimable: int  # bytes freed by removing every member but the keeper
+
+    @property
+    def keeper(self) -> MemberView:
+        return next(m for m in self.members if m.keep)
+
+    def to_json(self) -> dict:
+        return {"level": self.level, "reclaimable": self.reclaimable,
+                "members": [{"path": m.path, "score": round(float(m.score), 4), "keep": m.keep,
+                             "reason": m.reason, "size": m.size, "width": m.width, "height": m.height,
+                             "format": m.format, "captured": m.captured, "camera": m.camera}
+                            for m in self.members]}
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    path: str
+    score: float
+    file_id: int | None = None
+
+
+@dataclass(frozen=True)
+class LibraryStatus:
+    db_path: str
+    model: str
+    files: dict[str, int]
+    models: dict[str, int]
+    indexed: int
+    whitening: str
+    last_scan: ScanRecord | None
+    roots: tuple[str, ...] = field(default_factory=tuple)
+
+    def to_json(self) -> dict:
+        scan = self.last_scan
+        return {"db": self.db_path, "model": self.model, "files": self.files, "models": self.models,
+                "indexed": self.indexed, "whitening": self.whitening, "roots": list(self.roots),
+                "last_scan": None if scan is None else {
+                    "roots": list(scan.roots), "model": scan.model, "started": scan.started,
+                    "finished": scan.finished, "cancelled": scan.cancelled, "counts": scan.counts}}
+
+
+class _VerdictCacheAdapter:
+    """grouping.VerdictCache on the store's verdict table (key = 'version:hash_lo:hash_hi')."""
+
+    def __init__(self, repo: Repository):
+        self.repo = repo
+
+    def get(self, key: str):
+        from mgdesk.core.verify import Verdict
+        version, a, b = key.rsplit(":", 2)
+        data = self.repo.get_verdict(a, b, version)
+        return None if data is None else Verdict(**data)
+
+    def put(self, key: str, verdict) -> None:
+        from dataclasses import asdict
+        version, a, b = key.rsplit(":", 2)
+        with self.repo.transaction():
+            self.repo.put_verdict(a, b, version, asdict(verdict))
+
+
+def _whitening_to_bytes(w) -> bytes:
+    buf = io.BytesIO()
+    np.savez(buf, mean=w.mean, projection=w.projection, shrinkage=np.float32(w.shrinkage),
+             n_fit=np.int64(w.n_fit))
+    return buf.getvalue()
+
+
+def _whitening_from_bytes(blob: bytes):
+    from mgdesk.core.embedding import Whitening
+    with np.load(io.BytesIO(blob), allow_pickle=False) as d:
+        return Whitening(d["mean"].astype(np.float32), d["projection"].astype(np.float32),
+                         float(d["shrinkage"]), int(d["n_fit"]))
+
+
+class Library:
+    """Opens the database, keeps the FAISS index of the current model in step with it.
+
+    Create it in the thread that will use it (the GUI's worker, or the CLI's main thread).
+    `embedder` may be injected (tests use a tiny fake); by default the real Embedder for `model`
+    is created on first need, so commands that only read (dupes, tags, status) start fast.
+    """
+
+    def __init__(self, db_path: Path | str | None = None, model: str = "lite0", device: str | None = None, *,
+                 embedder: EmbedderLike | None = None, tagger: Callable | None = None,
+                 include: Sequence[str] = (), exclude: Sequence[str] = (), batch_size: int = 32):
+        self.db_path = Path(db_path) if db_path is not None else paths.default_db_path()
+        self.repo = Repository(connect(self.db_path))
+        self.model = embedder.model_name if embedder is not None else model
+        self.device = device
+        self._embedder = embedder
+        self._tagger = tagger
+        self.include, self.exclude, self.batch_size = tuple(include), tuple(exclude), batch_size
+        self._session_groups: dict[str, list[list[str]]] = {}
+        self.whitening = None
+        self.whitening_source = "identity"
+        self.index = None
+        actions.reconcile(self.repo)
+        self._load_whitening()
+        self.rebuild_index()
+
+    def close(self) -> None:
+        self.repo.close()
+
+    def __enter__(self) -> Library:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # ---- model, whitening, index ---------------------------------------------------------
+    @property
+    def embedder(self) -> EmbedderLike:
+        if self._embedder is None:
+            from mgdesk.core.embedding import Embedder
+            self._embedder = Embedder(self.model, self.device)
+        return self._embedder
+
+    def _tag(self, top_classes):
+        if self._tagger is not None:
+            return self._tagger(top_classes)
+        return tagmod.photo_tags(top_classes)
+
+    def _load_whitening(self) -> None:
+        stored = self.repo.whitening(self.model)
+        if stored is not None:
+            self.whitening = _whitening_from_bytes(stored[1])
+            self.whitening_source = f"fitted on {stored[0]} library photos"
+            return
+        self.whitening, self.whitening_source = None, "identity"
+        try:
+            from mgdesk.core.embedding import Whitening, load_card
+            card = load_card(self.model)
+            if card.whitening:
+                self.whitening = Whitening.load(paths.MODEL_CARDS / card.whitening)
+                self.whitening_source = f"shipped ({card.whitening})"
+        except (KeyError, OSError) as e:  # a fake/test model has no card
+            log.debug("no shipped whitening for %s: %s", self.model, e)
+
+    def _whiten(self, x: np.ndarray) -> np.ndarray:
+        from mgdesk.core.embedding import l2n
+        x = np.asarray(x, np.float32)
+        if self.whitening is None:
+            return l2n(np.atleast_2d(x)).astype(np.float32)
+        return self.whitening.apply(x).astype(np.float32)
+
+    def _vectors(self) -> tuple[np.ndarray, np.ndarray]:
+        ids, raw = self.repo.descriptors(self.model)
+        return ids, (self._whiten(raw) if len(ids) else raw)
+
+    def rebuild_index(self) -> None:
+        """Rebuild the FAISS index of the current model from SQLite (whitened descriptors)."""
+        from mgdesk.core.index import VectorIndex
+        ids, vecs = self._vectors()
+        self.index = VectorIndex.build(ids, vecs) if len(ids) else None
+        log.info("index for %s: %d vectors", self.model, len(ids))
+
+    def _sync_index(self, updated: Iterable[int], removed: Iterable[int]) -> None:
+        from mgdesk.core.index import VectorIndex
+        removed = [i for i in set(removed) if i not in set(updated)]
+        if self.index is not None and removed:
+            self.index.remove(np.asarray(removed, np.int64))
+        upd = []
+        for fid in set(updated):
+            rec = self.repo.file(fid)
+            emb = self.repo.embedding(fid, self.model)
+            if rec is not None and rec.status == FileStatus.OK and emb is not None:
+                upd.append((fid, emb.descriptor))
+        if upd:
+            ids = np.asarray([u[0] for u in upd], np.int64)
+            vecs = self._whiten(np.stack([u[1] for u in upd]))
+            if self.index is None:
+                self.index = VectorIndex(vecs.shape[1])
+            self.index.add(ids, vecs)
+
+    def maybe_refit_whitening(self, force: bool = False) -> bool:
+        """Refit whitening on the library's own descriptors once it is large enough; rebuild the index."""
+        from mgdesk.core.embedding import Whitening
+        ids, raw = self.repo.descriptors(self.model)
+        stored = self.repo.whitening(self.model)
+        enough = len(ids) >= WHITEN_REFIT_MIN and (stored is None or len(ids) >= WHITEN_REFIT_GROWTH * stored[0])
+        if not (enough or (force and len(ids) >= 2)):
+            return False
+        w = Whitening.fit(raw)
+        with self.repo.transaction():
+            self.repo.put_whitening(self.model, len(ids), _whitening_to_bytes(w))
+        self._load_whitening()
+        self.rebuild_index()
+        return True
+
+    # ---- scanning ------------------------------------------------------------------------
+    def scan(self, roots: Sequence[str | Path], progress: Callable[[ScanProgress], None] | None = None,
+             cancel: threading.Event | None = None) -> ScanReport:
+        """Bring the library up to date with the folders (incremental; resumable; see scanner)."""
+        for r in roots:
+            p = Path(r)
+            if not p.exists():
+                raise LibraryError(f"no such folder: {p}")
+            if not os.access(p, os.R_OK):
+                raise LibraryError(f"cannot read: {p}")
+        scanner = Scanner(self.repo, self.embedder, tagger=self._tag, include=self.include, exclude=self.exclude,
+                          batch_size=self.batch_size)
+        report = scanner.scan(roots, progress=progress, cancel=cancel)
+        self._sync_index(report.updated_ids, report.removed_ids)
+        self._session_groups.clear()
+        if not report.cancelled:
+            self.maybe_refit_whitening()
+        return report
+
+    # ---- groups --------------------------------------------------------------------------
+    def groups(self, level: str = "copy", threshold: float | None = None, *, progress=None,
+               cancel: threading.Event | None = None) -> list[GroupView]:
+        """Duplicate groups with the keeper chosen by keep-best rules.
+
+        'exact' = same bytes (content hash); 'copy' = the same photo after edits (verified);
+        'similar' = shots of the same scene. `threshold` overrides the level's cosine.
+        """
+        if level not in LEVELS:
+            raise LibraryError(f"unknown level {level!r}; choose one of {', '.join(LEVELS)}")
+        if level == "exact":
+            raw = [[(f, 1.0) for f in g] for g in self.repo.exact_groups()]
+        else:
+            raw = self._similarity_groups(level, threshold, progress, cancel)
+        views = [self._group_view(level, members) for members in raw]
+        views = [v for v in views if len(v.members) >= 2]
+        views.sort(key=lambda v: (-v.reclaimable, v.members[0].path))
+        self._session_groups[level] = [[m.path for m in v.members] for v in views]
+        return views
+
+    def _similarity_groups(self, level, threshold, progress, cancel) -> list[list[tuple[FileRecord, float]]]:
+        from mgdesk.core.grouping import GroupingConfig, find_groups
+        ids, vecs = self._vectors()
+        if len(ids) < 2:
+            return []
+        files = self.repo.files_by_ids(ids.tolist())
+        config = GroupingConfig()
+        if threshold is not None:
+            if not -1.0 <= threshold <= 1.0:
+                raise LibraryError("threshold must be a cosine between -1 and 1")
+            config = GroupingConfig(**{**config.__dict__, ("similar_cosine" if level == "similar"
+                                                           else "copy_candidate_cosine"): float(threshold)})
+        views = {fid: self._whiten(v) for fid, v in self.repo.views(ids.tolist(), self.model).items()}
+        keys = {fid: f.hash for fid, f in files.items() if f.hash}
+        by_hash: dict[str, list[int]] = {}
+        for fid, h in keys.items():
+            by_hash.setdefault(h, []).append(fid)
+        not_dup = set()
+        for pair in self.repo.not_duplicate_pairs():
+            a, b = tuple(pair)
+            for x, y in itertools.product(by_hash.get(a, ()), by_hash.get(b, ())):
+                not_dup.add(frozenset((x, y)))
+        groups = find_groups(ids, vecs, level, views=views, image_paths={i: f.path for i, f in files.items()},
+                             photo_keys=keys, config=config, not_duplicate=not_dup,
+                             verdict_cache=_VerdictCacheAdapter(self.repo), progress=progress, cancel=cancel)
+        return [[(files[m], float(g.scores.get(m, 1.0))) for m in g.members] for g in groups]
+
+    def _group_view(self, level: str, members: list[tuple[FileRecord, float]]) -> GroupView:
+        from mgdesk.core.keepbest import MemberInfo, choose_keeper
+        members = [(f, s) for f, s in members if f.status in (FileStatus.OK, FileStatus.ERROR)]
+        if not members:
+            return GroupView(level, (), 0)
+        infos = [MemberInfo(f.path, f.width or 0, f.height or 0, f.size, f.format, f.captured) for f, _ in members]
+        keep, reason = choose_keeper(infos)
+        out = []
+        for i, (f, score) in enumerate(members):
+            why = reason if i == keep else f"duplicate of {Path(members[keep][0].path).name}"
+            out.append(MemberView(f.path, score, i == keep, why, f.size, f.width, f.height, f.format, f.captured,
+                                  f.camera, f.id, f.hash))
+        reclaimable = sum(m.size for m in out if not m.keep)
+        return GroupView(level, tuple(out), reclaimable)
+
+    # ---- search --------------------------------------------------------------------------
+    def search(self, image: str | Path, k: int = 20) -> list[SearchHit]:
+        """Photos most like `image`: a library photo (its stored descriptor) or any image file."""
+        path = Path(os.path.abspath(os.fspath(image)))
+        if k < 1:
+            raise LibraryError("k must be at least 1")
+        if not path.is_file():
+            raise LibraryError(f"no such file: {path}")
+        rec = self.repo.file_by_path(str(path))
+        emb = self.repo.embedding(rec.id, self.model) if rec is not None else None
+        if emb is None:
+            res = next(iter(self.embedder.embed_paths([str(path)])))
+            if res.error is not None or res.descriptor is None:
+                raise LibraryError(str(res.error) if res.error else f"could not read {path}")
+            descriptor = res.descriptor
+        else:
+            descriptor = emb.descriptor
+        if self.index is None or len(self.index) == 0:
+            return []
+        self_id = rec.id if rec is not None else None
+        scores, ids = self.index.search(self._whiten(descriptor), k + (1 if self_id is not None else 0))
+        hits_ids = [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0 and i != self_id][:k]
+        files = self.repo.files_by_ids([i for i, _ in hits_ids])
+        return [SearchHit(files[i].path, s, i) for i, s in hits_ids if i in files]
+
+    # ---- tags ----------------------------------------------------------------------------
+    def tags(self) -> list[tuple[str, int]]:
+        """(label, number of photos) over the library, most common first."""
+        return self.repo.tag_counts(self.model)
+
+    def photos_with_tag(self, label: str) -> list[tuple[str, float]]:
+        return [(f.path, s) for f, s in self.repo.files_with_tag(self.model, label)]
+
+    def album_tags(self, folder: str | Path) -> list[tuple[str, float]]:
+        """Labels of one folder's photos (not its subfolders), see tags.album_tags."""
+        n, rows = self.repo.tags_in_folder(self.model, os.path.abspath(os.fspath(folder)))
+        return tagmod.album_tags(n, rows)
+
+    # ---- actions -------------------------------------------------------------------------
+    def _protected_groups(self, extra: Iterable[Iterable[str]] = ()) -> list[list[str]]:
+        groups = [[f.path for f in g] for g in self.repo.exact_groups()]
+        for level_groups in self._session_groups.values():
+            groups.extend(level_groups)
+        groups.extend([list(map(str, g)) for g in extra])
+        return groups
+
+    def trash(self, paths_: Sequence[str | Path], destination: str | Path | None = None, *,
+              groups: Iterable[Iterable[str]] = (), check_levels: Sequence[str] = ()) -> ActionRecord:
+        """Move files to the OS trash (or `destination`), journaled and undoable.
+
+        Refuses to remove every member of a group: exact copies (always checked), the groups
+        computed by this Library since the last scan, groups at `check_levels` (computed now if
+        not yet; the CLI asks for 'copy') and any `groups` the caller passes.
+        """
+        for level in check_levels:
+            if level not in self._session_groups:
+                self.groups(level)
+        try:
+            action = actions.remove_files(self.repo, paths_, destination, groups=self._protected_groups(groups))
+        except actions.ActionError as e:
+            raise LibraryError(str(e)) from e
+        ids = [r.id for r in (self.repo.file_by_path(i.original_path) for i in action.done_items) if r]
+        self._sync_index([], ids)
+        return action
+
+    def undo(self) -> ActionRecord | None:
+        """Undo the last trash/move: files go back to their original paths (never clobbering)."""
+        try:
+            action = actions.undo_last(self.repo)
+        except actions.ActionError as e:
+            raise LibraryError(str(e)) from e
+        if action is not None:
+            restored = []
+            for item in action.items:
+                if item.undone:
+                    rec = self.repo.file_by_path(item.original_path)
+                    if rec is None:  # restored beside a newer file of the same name
+                        rec = next((f for f in self.repo.files_by_hash(item.hash or "") if f.status == FileStatus.OK),
+                                   None)
+                    if rec is not None:
+                        restored.append(rec.id)
+            self._sync_index(restored, [])
+        return action
+
+    def keep_all(self, group: GroupView | Iterable[str | Path]) -> int:
+        """'These are not duplicates': remember it for every pair (by content, survives moves)."""
+        paths_ = [m.path for m in group.members] if isinstance(group, GroupView) else [str(p) for p in group]
+        hashes = []
+        for p in paths_:
+            rec = self.repo.file_by_path(os.path.abspath(p))
+            if rec is None or not rec.hash:
+                raise LibraryError(f"not in the library: {p}")
+            hashes.append(rec.hash)
+        n = 0
+        with self.repo.transaction():
+            for a, b in itertools.combinations(sorted(set(hashes)), 2):
+                self.repo.add_not_duplicate(a, b)
+                n += 1
+            for h, p in zip(hashes, paths_):
+                self.repo.add_decision(h, "kept", p)
+        for level, gs in self._session_groups.items():
+            self._session_groups[level] = [g for g in gs if set(g) != set(paths_)]
+        return n
+
+    # ---- status --------------------------------------------------------------------------
+    def status(self) -> LibraryStatus:
+        return LibraryStatus(str(self.db_path), self.model, self.repo.status_counts(), self.repo.models(),
+                             0 if self.index is None else len(self.index), self.whitening_source,
+                             self.repo.last_scan(), tuple(r.path for r in self.repo.roots()))
+
+    def errors(self) -> list[FileRecord]:
+        """Files that could not be read, with the reason and message."""
+        return self.repo.files(FileStatus.ERROR)
+
+
+__all__ = ["LEVELS", "GroupView", "Library", "LibraryError", "LibraryStatus", "MemberView", "SearchHit",
+           "ScanReport", "ScanProgress", "WHITEN_REFIT_MIN"]

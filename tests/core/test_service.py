@@ -1,0 +1,191 @@
+"""Library: the facade — scan, groups with keepers, search, tags, trash/undo safety, index sync."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from fake_embedder import FakeEmbedder, fake_tagger
+from mgdesk.core.service import Library, LibraryError
+from mgdesk.core.store import FileStatus
+
+PHOTOS = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "photos"
+SAMPLE = ["bsd100_img_001.jpg", "bsd100_img_002.jpg", "set14_img_001.jpg", "urban100_img_001.jpg"]
+
+
+@pytest.fixture
+def folder(tmp_path) -> Path:
+    if not PHOTOS.exists():
+        pytest.skip("shared photos not available")
+    root = tmp_path / "photos"
+    root.mkdir()
+    for name in SAMPLE:
+        shutil.copy2(PHOTOS / name, root / name)
+    shutil.copy2(root / SAMPLE[0], root / "exact copy.jpg")
+    with Image.open(root / SAMPLE[1]) as im:
+        im.resize((im.width // 2, im.height // 2)).save(root / "half size.jpg", quality=80)
+    return root
+
+
+@pytest.fixture
+def lib(tmp_path, folder):
+    library = Library(tmp_path / "lib.sqlite", embedder=FakeEmbedder(), tagger=fake_tagger, batch_size=3)
+    library.scan([folder])
+    yield library
+    library.close()
+
+
+def names(group) -> set[str]:
+    return {Path(m.path).name for m in group.members}
+
+
+def test_a_scan_fills_the_store_and_the_index(lib):
+    st = lib.status()
+    assert st.files["ok"] == 6 and st.indexed == 6 and st.models == {"fake8x8": 6}
+    assert st.last_scan is not None and st.last_scan.counts["new"] == 6
+
+
+def test_exact_copies_form_a_group_with_one_keeper_and_reclaimable_bytes(lib, folder):
+    groups = lib.groups("exact")
+    assert len(groups) == 1 and names(groups[0]) == {SAMPLE[0], "exact copy.jpg"}
+    assert sum(m.keep for m in groups[0].members) == 1
+    assert groups[0].reclaimable == (folder / SAMPLE[0]).stat().st_size
+    assert all(m.reason for m in groups[0].members)
+
+
+def test_a_resized_copy_is_grouped_at_the_copy_level_and_the_larger_one_is_kept(lib):
+    groups = lib.groups("copy")
+    resized = [g for g in groups if "half size.jpg" in names(g)]
+    assert len(resized) == 1 and names(resized[0]) == {SAMPLE[1], "half size.jpg"}
+    keeper = resized[0].keeper
+    assert Path(keeper.path).name == SAMPLE[1] and "resolution" in keeper.reason
+    assert not any({SAMPLE[2], SAMPLE[3]} & names(g) for g in groups)
+
+
+def test_search_by_an_outside_image_finds_its_original_first(lib, tmp_path, folder):
+    outside = tmp_path / "query.png"
+    with Image.open(folder / SAMPLE[3]) as im:
+        im.resize((200, 150)).save(outside)
+    hits = lib.search(outside, k=3)
+    assert Path(hits[0].path).name == SAMPLE[3] and hits[0].score > 0.9
+    assert len(hits) == 3
+
+
+def test_search_by_a_library_photo_does_not_return_itself(lib, folder):
+    hits = lib.search(folder / SAMPLE[1], k=2)
+    assert str(folder / SAMPLE[1]) not in [h.path for h in hits]
+    assert Path(hits[0].path).name == "half size.jpg"
+
+
+def test_searching_an_unreadable_file_is_a_clear_error(lib, tmp_path):
+    bad = tmp_path / "bad.jpg"
+    bad.write_text("not an image")
+    with pytest.raises(LibraryError):
+        lib.search(bad)
+
+
+def test_trashing_every_exact_copy_is_refused_and_one_is_allowed(lib, folder):
+    with pytest.raises(LibraryError, match="every copy"):
+        lib.trash([folder / SAMPLE[0], folder / "exact copy.jpg"])
+    assert (folder / SAMPLE[0]).exists() and (folder / "exact copy.jpg").exists()
+    action = lib.trash([folder / "exact copy.jpg"])
+    assert len(action.done_items) == 1 and not (folder / "exact copy.jpg").exists()
+    assert lib.status().indexed == 5
+
+
+def test_a_group_seen_in_this_session_protects_its_last_member(lib, folder):
+    lib.groups("copy")
+    with pytest.raises(LibraryError):
+        lib.trash([folder / SAMPLE[1], folder / "half size.jpg"])
+    lib.trash([folder / "half size.jpg"])
+    with pytest.raises(LibraryError):
+        lib.trash([folder / SAMPLE[1]])
+    assert (folder / SAMPLE[1]).exists()
+
+
+def test_undo_brings_a_trashed_photo_back_into_the_library_and_the_index(lib, folder):
+    target = folder / "half size.jpg"
+    data = target.read_bytes()
+    lib.trash([target])
+    assert lib.status().indexed == 5
+    assert lib.repo.file_by_path(str(target)).status == FileStatus.MISSING
+    action = lib.undo()
+    assert action.state == "undone" and target.read_bytes() == data
+    assert lib.status().indexed == 6
+    assert lib.repo.file_by_path(str(target)).status == FileStatus.OK
+    assert lib.undo() is None
+
+
+def test_keep_all_remembers_not_a_duplicate_and_the_group_disappears_even_after_a_move(lib, folder):
+    group = next(g for g in lib.groups("copy") if "half size.jpg" in names(g))
+    lib.keep_all(group)
+    assert not any("half size.jpg" in names(g) for g in lib.groups("copy"))
+    (folder / "sub").mkdir()
+    (folder / "half size.jpg").rename(folder / "sub" / "moved.jpg")
+    assert lib.scan([folder]).moved == 1
+    assert not any("moved.jpg" in names(g) for g in lib.groups("copy"))
+
+
+def test_the_index_is_rebuilt_from_sqlite_when_the_library_is_reopened(lib, tmp_path, folder):
+    before = lib.search(folder / SAMPLE[0], k=3)
+    lib.close()
+    again = Library(tmp_path / "lib.sqlite", embedder=FakeEmbedder(), tagger=fake_tagger)
+    assert again.status().indexed == 6
+    assert [h.path for h in again.search(folder / SAMPLE[0], k=3)] == [h.path for h in before]
+    again.close()
+
+
+def test_a_refitted_whitening_is_stored_and_the_index_rebuilt(lib, folder):
+    assert lib.whitening_source == "identity"
+    assert lib.maybe_refit_whitening() is False  # far fewer than WHITEN_REFIT_MIN photos
+    assert lib.maybe_refit_whitening(force=True) is True
+    assert lib.whitening_source.startswith("fitted on 6")
+    assert lib.status().indexed == 6
+    assert lib.search(folder / SAMPLE[1], k=1)
+
+
+def test_tags_count_photos_and_albums_aggregate_them(lib, folder):
+    counts = dict(lib.tags())
+    assert sum(counts.values()) == 6
+    label = max(counts, key=counts.get)
+    assert len(lib.photos_with_tag(label)) == counts[label]
+    album = dict(lib.album_tags(folder))
+    assert label in album and 0 < album[label] <= 1
+
+
+def test_unreadable_files_are_listed_as_errors(lib, folder):
+    (folder / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really")
+    report = lib.scan([folder])
+    assert report.errors == 1
+    errs = lib.errors()
+    assert [Path(e.path).name for e in errs] == ["broken.jpg"] and errs[0].error_message
+
+
+def test_an_unknown_level_or_folder_is_a_clear_error(lib, tmp_path):
+    with pytest.raises(LibraryError):
+        lib.groups("nearly")
+    with pytest.raises(LibraryError, match="no such folder"):
+        lib.scan([tmp_path / "nope"])
+
+
+def test_the_real_embedder_end_to_end_on_real_photos(tmp_path, folder):
+    """Default Library (real lite0 Embedder): scan, copy groups, search, tags."""
+    import torch
+    torch.set_num_threads(1)
+    lib = Library(tmp_path / "real.sqlite")
+    report = lib.scan([folder])
+    assert report.new == 6 and report.embedded == 5 and report.errors == 0
+    ids, vecs = lib.repo.descriptors("lite0")
+    assert vecs.shape[0] == 6 and np.allclose(np.linalg.norm(vecs, axis=1), 1, atol=1e-3)
+    groups = lib.groups("copy")
+    assert {frozenset(names(g)) for g in groups} == {frozenset({SAMPLE[0], "exact copy.jpg"}),
+                                                      frozenset({SAMPLE[1], "half size.jpg"})}
+    hits = lib.search(folder / "half size.jpg", k=1)
+    assert Path(hits[0].path).name == SAMPLE[1]
+    assert lib.status().models == {"lite0": 6}
+    lib.close()
