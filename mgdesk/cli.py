@@ -1,0 +1,281 @@
+"""The `mgdesk` command: one function per subcommand; heavy imports inside them; --json is an API."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+JSON_VERSION = 1
+
+
+class CliError(Exception):
+    """Printed as one line on stderr; exit status 1."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, no usage dump
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _emit(data: Any) -> None:
+    json.dump(data, sys.stdout, indent=2, ensure_ascii=False)
+    sys.stdout.write("\n")
+
+
+def _mb(n: int) -> str:
+    return f"{n / 1e6:.1f} MB"
+
+
+class _Progress:
+    """A one-line progress bar on stderr (redrawn at most 10 times a second)."""
+
+    def __init__(self, label: str):
+        self.label, self.last, self.shown = label, 0.0, False
+        self.tty = sys.stderr.isatty()
+
+    def __call__(self, p: Any) -> None:
+        now = time.monotonic()
+        if p.phase != "done" and now - self.last < (0.1 if self.tty else 2.0):
+            return
+        self.last = now
+        total = max(p.total, 1)
+        width = 30
+        filled = int(width * min(p.done, total) / total)
+        line = f"{self.label} [{'#' * filled}{'.' * (width - filled)}] {p.done}/{p.total} {p.rate:.1f}/s"
+        if self.tty:
+            sys.stderr.write("\r" + line[:120].ljust(120))
+        else:
+            sys.stderr.write(line + "\n")
+        sys.stderr.flush()
+        self.shown = True
+
+    def close(self) -> None:
+        if self.shown and self.tty:
+            sys.stderr.write("\n")
+
+
+def _library(args: argparse.Namespace):
+    from mgdesk.core.service import Library
+    return Library(Path(args.db) if args.db else None, model=args.model)
+
+
+def cmd_scan(args: argparse.Namespace) -> int:
+    for p in args.paths:
+        if not Path(p).exists():
+            raise CliError(f"no such folder: {p}")
+        if not os.access(p, os.R_OK):
+            raise CliError(f"cannot read: {p}")
+    with _library(args) as lib:
+        bar = _Progress("scanning")
+        try:
+            report = lib.scan(args.paths, progress=bar)
+        except KeyboardInterrupt:
+            bar.close()
+            raise CliError("scan interrupted; finished batches are saved, run the scan again to resume") from None
+        bar.close()
+    counts = report.counts()
+    if args.json:
+        _emit({"scan": counts})
+    else:
+        print(", ".join(f"{k} {counts[k]}" for k in ("new", "changed", "moved", "unchanged", "removed", "errors",
+                                                     "embedded")) + f" in {counts['seconds']:.1f} s")
+        if report.errors:
+            print("see `mgdesk errors` for the files that could not be read")
+    return 0
+
+
+def cmd_dupes(args: argparse.Namespace) -> int:
+    with _library(args) as lib:
+        groups = lib.groups(args.level, args.threshold)
+    if args.json:
+        _emit({"version": JSON_VERSION, "level": args.level, "groups": [g.to_json() for g in groups]})
+        return 0
+    if not groups:
+        print(f"no {args.level} duplicates")
+        return 0
+    total = sum(g.reclaimable for g in groups)
+    for n, g in enumerate(groups, 1):
+        print(f"group {n} ({g.level}, {len(g.members)} photos, {_mb(g.reclaimable)} reclaimable)")
+        for m in g.members:
+            mark = "keep  " if m.keep else "remove"
+            print(f"  {mark} {m.score:5.3f}  {m.path}  — {m.reason}")
+    print(f"{len(groups)} groups, {_mb(total)} reclaimable")
+    return 0
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    if args.k < 1:
+        raise CliError("-k must be at least 1")
+    if not Path(args.image).is_file():
+        raise CliError(f"no such file: {args.image}")
+    with _library(args) as lib:
+        hits = lib.search(args.image, k=args.k)
+    if args.json:
+        _emit({"version": JSON_VERSION, "query": os.path.abspath(args.image),
+               "results": [{"path": h.path, "score": round(h.score, 4)} for h in hits]})
+    else:
+        for h in hits:
+            print(f"{h.score:6.3f}  {h.path}")
+        if not hits:
+            print("the library is empty: run `mgdesk scan FOLDER` first")
+    return 0
+
+
+def cmd_tags(args: argparse.Namespace) -> int:
+    with _library(args) as lib:
+        if args.tag:
+            photos = lib.photos_with_tag(args.tag)
+            if args.json:
+                _emit({"version": JSON_VERSION, "tag": args.tag,
+                       "photos": [{"path": p, "score": round(s, 4)} for p, s in photos]})
+            else:
+                for p, s in photos:
+                    print(f"{s:5.3f}  {p}")
+            return 0
+        counts = lib.tags()
+    if args.json:
+        _emit({"version": JSON_VERSION, "tags": [{"label": label, "count": n} for label, n in counts]})
+    else:
+        for label, n in counts:
+            print(f"{n:6d}  {label}")
+    return 0
+
+
+def cmd_trash(args: argparse.Namespace) -> int:
+    missing = [p for p in args.paths if not Path(p).is_file()]
+    if missing:
+        raise CliError(f"no such file: {missing[0]}")
+    size = sum(Path(p).stat().st_size for p in args.paths)
+    where = f"to {args.to}" if args.to else "to the trash"
+    if not args.yes:
+        if not sys.stdin or not sys.stdin.isatty():
+            raise CliError(f"refusing to move {len(args.paths)} file(s) without confirmation: pass --yes")
+        answer = input(f"Move {len(args.paths)} file(s), {_mb(size)}, {where}? [y/N] ")
+        if answer.strip().lower() not in ("y", "yes"):
+            print("nothing moved")
+            return 1
+    with _library(args) as lib:
+        action = lib.trash(args.paths, destination=args.to, check_levels=("copy",) if lib.index else ())
+    print(f"moved {len(action.done_items)} file(s), {_mb(action.bytes)}, {where}; `mgdesk undo` puts them back")
+    failed = [i for i in action.items if not i.done]
+    for i in failed:
+        print(f"mgdesk: could not move {i.original_path}: {i.error}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def cmd_undo(args: argparse.Namespace) -> int:
+    with _library(args) as lib:
+        action = lib.undo()
+    if action is None:
+        print("nothing to undo")
+        return 0
+    restored = [i for i in action.items if i.undone]
+    print(f"restored {len(restored)} file(s)")
+    for i in action.items:
+        if i.done and not i.undone:
+            print(f"mgdesk: could not restore {i.original_path}: {i.error}", file=sys.stderr)
+    return 0 if len(restored) == len(action.done_items) else 1
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    with _library(args) as lib:
+        st = lib.status()
+    if args.json:
+        _emit({"version": JSON_VERSION, **st.to_json()})
+        return 0
+    print(f"database: {st.db_path}")
+    print(f"model: {st.model} ({st.indexed} photos indexed; whitening: {st.whitening})")
+    print("files: " + ", ".join(f"{k} {v}" for k, v in st.files.items()))
+    if st.models:
+        print("models: " + ", ".join(f"{k} ({v})" for k, v in st.models.items()))
+    if st.last_scan:
+        s = st.last_scan
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(s.started))
+        print(f"last scan: {when} of {', '.join(s.roots)}{' (cancelled)' if s.cancelled else ''}")
+    return 0
+
+
+def cmd_errors(args: argparse.Namespace) -> int:
+    with _library(args) as lib:
+        errs = lib.errors()
+    if args.json:
+        _emit({"version": JSON_VERSION, "errors": [{"path": f.path, "reason": f.error_reason,
+                                                     "message": f.error_message} for f in errs]})
+    else:
+        for f in errs:
+            print(f"{f.error_reason}: {f.path} — {f.error_message}")
+        if not errs:
+            print("no errors")
+    return 0
+
+
+def cmd_gui(args: argparse.Namespace) -> int:
+    from mgdesk.gui.app import run
+    return run()
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="mgdesk", description="Find near-duplicate photos, search by example, tag albums.")
+    from mgdesk import __version__
+    parser.add_argument("--version", action="version", version=f"mgdesk {__version__}")
+    sub = parser.add_subparsers(dest="command", parser_class=_Parser)
+
+    def command(name: str, func, help: str, json_flag: bool = False) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help, description=help)
+        p.add_argument("--db", help="library database (default: the user data folder)")
+        p.add_argument("--model", default="lite0", help="embedding model (default: lite0)")
+        if json_flag:
+            p.add_argument("--json", action="store_true", help="machine-readable output (stable)")
+        p.set_defaults(func=func)
+        return p
+
+    p = command("scan", cmd_scan, "add folders to the library or bring it up to date", json_flag=True)
+    p.add_argument("paths", nargs="+", metavar="PATH")
+    p = command("dupes", cmd_dupes, "list duplicate groups", json_flag=True)
+    p.add_argument("--level", choices=("exact", "copy", "similar"), default="copy")
+    p.add_argument("--threshold", type=float, default=None, help="cosine threshold override")
+    p = command("search", cmd_search, "find photos like an image", json_flag=True)
+    p.add_argument("image", metavar="IMAGE")
+    p.add_argument("-k", type=int, default=20, help="number of results")
+    p = command("tags", cmd_tags, "tags over the library, or the photos with one tag", json_flag=True)
+    p.add_argument("--tag", metavar="NAME")
+    p = command("trash", cmd_trash, "move files to the trash (or a folder); undoable")
+    p.add_argument("paths", nargs="+", metavar="PATH")
+    p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    p.add_argument("--to", metavar="FOLDER", help="move into this folder instead of the trash")
+    command("undo", cmd_undo, "undo the last trash/move")
+    command("status", cmd_status, "library status", json_flag=True)
+    command("errors", cmd_errors, "files that could not be read", json_flag=True)
+    sub.add_parser("gui", help="open the window").set_defaults(func=cmd_gui)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    import logging
+    logging.basicConfig(level=os.environ.get("MGDESK_LOG", "WARNING"), format="%(levelname)s %(name)s: %(message)s")
+    args = build_parser().parse_args(argv)
+    if getattr(args, "func", None) is None:
+        return cmd_gui(args)
+    from mgdesk.core.actions import ActionError
+    from mgdesk.core.service import LibraryError
+    try:
+        return int(args.func(args) or 0)
+    except (CliError, LibraryError, ActionError) as e:
+        print(f"mgdesk: error: {e}", file=sys.stderr)
+        return 1
+    except (OSError, ValueError, KeyError) as e:
+        msg = e.args[0] if isinstance(e, KeyError) and e.args else e
+        print(f"mgdesk: error: {msg}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("mgdesk: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

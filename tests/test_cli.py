@@ -1,0 +1,177 @@
+"""The `mgdesk` command: JSON output is an API, errors are one line, trash needs confirmation."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent / "core"))
+from fake_embedder import FakeEmbedder, fake_tagger  # noqa: E402
+
+from mgdesk.cli import main  # noqa: E402
+from mgdesk.core.service import Library  # noqa: E402
+
+PHOTOS = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "photos"
+SAMPLE = ["bsd100_img_001.jpg", "bsd100_img_002.jpg", "set14_img_001.jpg"]
+
+
+@pytest.fixture
+def library(tmp_path):
+    """A library scanned with the fake embedder (model 'fake8x8'): (db path, photo folder)."""
+    if not PHOTOS.exists():
+        pytest.skip("shared photos not available")
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for name in SAMPLE:
+        shutil.copy2(PHOTOS / name, folder / name)
+    shutil.copy2(folder / SAMPLE[0], folder / "copy.jpg")
+    (folder / "broken.jpg").write_bytes(b"not a jpeg")
+    db = tmp_path / "lib.sqlite"
+    with Library(db, embedder=FakeEmbedder(), tagger=fake_tagger) as lib:
+        lib.scan([folder])
+    return db, folder
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_dupes_json_lists_groups_with_path_score_keep_and_reason(library, capsys):
+    db, folder = library
+    code, out, _ = run(capsys, "dupes", "--db", str(db), "--model", "fake8x8", "--level", "exact", "--json")
+    assert code == 0
+    data = json.loads(out)
+    assert len(data["groups"]) == 1
+    group = data["groups"][0]
+    assert group["level"] == "exact"
+    assert {Path(m["path"]).name for m in group["members"]} == {SAMPLE[0], "copy.jpg"}
+    for m in group["members"]:
+        assert set(m) >= {"path", "score", "keep", "reason"}
+        assert isinstance(m["keep"], bool) and isinstance(m["score"], float) and m["reason"]
+    assert sum(m["keep"] for m in group["members"]) == 1
+
+
+def test_search_json_returns_paths_and_scores(library, capsys):
+    db, folder = library
+    code, out, _ = run(capsys, "search", str(folder / SAMPLE[1]), "--db", str(db), "--model", "fake8x8",
+                       "-k", "2", "--json")
+    assert code == 0
+    results = json.loads(out)["results"]
+    assert len(results) == 2 and all(set(r) >= {"path", "score"} for r in results)
+    assert results[0]["score"] >= results[1]["score"]
+
+
+def test_status_errors_and_tags_json(library, capsys):
+    db, _ = library
+    code, out, _ = run(capsys, "status", "--db", str(db), "--model", "fake8x8", "--json")
+    status = json.loads(out)
+    assert code == 0 and status["files"]["ok"] == 4 and status["files"]["error"] == 1
+    code, out, _ = run(capsys, "errors", "--db", str(db), "--json")
+    errors = json.loads(out)["errors"]
+    assert code == 0 and [Path(e["path"]).name for e in errors] == ["broken.jpg"] and errors[0]["reason"]
+    code, out, _ = run(capsys, "tags", "--db", str(db), "--model", "fake8x8", "--json")
+    tags = json.loads(out)["tags"]
+    assert code == 0 and sum(t["count"] for t in tags) == 4
+    code, out, _ = run(capsys, "tags", "--db", str(db), "--model", "fake8x8", "--tag", tags[0]["label"], "--json")
+    assert len(json.loads(out)["photos"]) == tags[0]["count"]
+
+
+def test_trash_without_yes_and_without_a_terminal_is_refused(library, capsys, monkeypatch):
+    db, folder = library
+    code, _, err = run(capsys, "trash", str(folder / "copy.jpg"), "--db", str(db))
+    assert code != 0 and "--yes" in err and len(err.strip().splitlines()) == 1
+    assert (folder / "copy.jpg").exists()
+
+
+def test_trash_states_count_and_size_and_asks_before_moving(library, capsys, monkeypatch):
+    db, folder = library
+    monkeypatch.setattr(sys.stdin, "isatty", lambda: True, raising=False)
+    prompts = []
+    monkeypatch.setattr("builtins.input", lambda prompt: prompts.append(prompt) or "n")
+    code, out, _ = run(capsys, "trash", str(folder / "copy.jpg"), "--db", str(db))
+    assert code == 1 and "1 file(s)" in prompts[0] and "MB" in prompts[0]
+    assert (folder / "copy.jpg").exists()
+
+
+def test_trash_then_undo_puts_the_file_back(library, capsys):
+    db, folder = library
+    target = folder / "copy.jpg"
+    code, out, _ = run(capsys, "trash", str(target), "--db", str(db), "--model", "fake8x8", "--yes")
+    assert code == 0 and not target.exists()
+    code, out, _ = run(capsys, "undo", "--db", str(db), "--model", "fake8x8")
+    assert code == 0 and target.exists() and "restored 1" in out
+
+
+def test_trash_refuses_to_remove_the_last_copy(library, capsys):
+    db, folder = library
+    code, _, err = run(capsys, "trash", str(folder / "copy.jpg"), str(folder / SAMPLE[0]), "--db", str(db),
+                       "--model", "fake8x8", "--yes")
+    assert code == 1 and "every copy" in err
+    assert (folder / "copy.jpg").exists() and (folder / SAMPLE[0]).exists()
+
+
+def test_trash_to_a_folder_moves_there(library, capsys, tmp_path):
+    db, folder = library
+    code, _, _ = run(capsys, "trash", str(folder / "copy.jpg"), "--to", str(tmp_path / "out"), "--db", str(db),
+                     "--model", "fake8x8", "--yes")
+    assert code == 0 and (tmp_path / "out" / "copy.jpg").exists()
+
+
+def exit_code(argv: list[str]) -> int:
+    """main()'s return value, or argparse's SystemExit code for bad arguments."""
+    try:
+        return main(argv)
+    except SystemExit as e:
+        return int(e.code or 0)
+
+
+@pytest.mark.parametrize("argv", [
+    ["scan", "/no/such/folder"],
+    ["search", "/no/such/image.jpg"],
+    ["trash", "/no/such/image.jpg", "--yes"],
+    ["dupes", "--level", "nearly"],
+    ["search", "x.jpg", "-k", "many"],
+    ["frobnicate"],
+])
+def test_bad_arguments_and_paths_give_one_line_and_a_nonzero_exit(argv, capsys, tmp_path):
+    if argv[0] != "frobnicate":
+        argv = [*argv, "--db", str(tmp_path / "lib.sqlite")]
+    code = exit_code(argv)
+    err = capsys.readouterr().err
+    assert code != 0
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err and err.startswith("mgdesk")
+
+
+def test_an_unreadable_database_path_is_a_one_line_error(tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    code, _, err = run(capsys, "status", "--db", str(blocker / "lib.sqlite"))
+    assert code == 1 and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.slow
+def test_scan_with_the_real_model_through_the_command_line(tmp_path):
+    if not PHOTOS.exists():
+        pytest.skip("shared photos not available")
+    folder = tmp_path / "p"
+    folder.mkdir()
+    shutil.copy2(PHOTOS / SAMPLE[0], folder / "a.jpg")
+    shutil.copy2(PHOTOS / SAMPLE[0], folder / "b.jpg")
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    db = tmp_path / "lib.sqlite"
+    proc = subprocess.run([sys.executable, "-m", "mgdesk", "scan", str(folder), "--db", str(db), "--json"],
+                          capture_output=True, text=True, env=env, cwd=Path(__file__).parents[1], timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["scan"]["new"] == 2
+    proc = subprocess.run([sys.executable, "-m", "mgdesk", "dupes", "--db", str(db), "--json"],
+                          capture_output=True, text=True, env=env, cwd=Path(__file__).parents[1], timeout=300)
+    groups = json.loads(proc.stdout)["groups"]
+    assert len(groups) == 1 and len(groups[0]["members"]) == 2
