@@ -89,13 +89,13 @@ def run_mgdesk_library(folders: dict[str, Path], workdir: Path) -> list[ToolResu
 def run_mgdesk_direct(folders: dict[str, Path]) -> list[ToolResult]:
     """Without the facade: content hashes, Embedder and grouping.find_groups at their defaults.
 
-    An approximation of what the Library does, for use before/without service.py: whitening is
-    the card's when it ships one, else fitted on the folder's own descriptors (the library's
-    photos) with Whitening.fit's defaults; no verdict cache, no store.
+    An approximation of what the Library does, for use without service.py: whitening is the
+    card's when it ships one, else none (plain L2), as the Library does below WHITEN_REFIT_MIN
+    photos; no verdict cache, no store.
     """
     import numpy as np
 
-    from mgdesk.core.embedding import Embedder, Whitening
+    from mgdesk.core.embedding import Embedder, l2n
     from mgdesk.core.grouping import find_groups
     from mgdesk.core.scanner import hash_file, supported_suffixes
 
@@ -117,17 +117,11 @@ def run_mgdesk_direct(folders: dict[str, Path]) -> list[ToolResult]:
         results = [r for r in embedder.embed_paths(paths) if r.descriptor is not None]
         embed_s = time.perf_counter() - start
         raw = np.stack([r.descriptor for r in results])
-        if embedder.card.whitening:
-            from mgdesk.paths import MODEL_CARDS, user_models_dir
-
-            name = embedder.card.whitening
-            found = [d / name for d in (Path(MODEL_CARDS), user_models_dir()) if (d / name).is_file()]
-            whitening = Whitening.load(found[0])
-        else:
-            whitening = Whitening.fit(raw)
+        whitening = _shipped_whitening(embedder.card.whitening)
+        whiten = whitening.apply if whitening is not None else l2n
         ids = np.arange(len(results), dtype=np.int64)
-        vectors = whitening.apply(raw)
-        views = {i: whitening.apply(r.views) for i, r in enumerate(results)
+        vectors = whiten(raw).astype(np.float32)
+        views = {i: whiten(r.views).astype(np.float32) for i, r in enumerate(results)
                  if r.views is not None and len(r.views)}
         image_paths = {i: r.path for i, r in enumerate(results)}
         for level in ("copy", "similar"):
@@ -139,6 +133,18 @@ def run_mgdesk_direct(folders: dict[str, Path]) -> list[ToolResult]:
             ]
             rows[level].seconds[dataset] = embed_s + group_s
     return list(rows.values())
+
+
+def _shipped_whitening(name: str | None):
+    if not name:
+        return None
+    from mgdesk.core.embedding import Whitening
+    from mgdesk.paths import MODEL_CARDS, user_models_dir
+
+    for folder in (Path(MODEL_CARDS), user_models_dir()):
+        if (folder / name).is_file():
+            return Whitening.load(folder / name)
+    raise FileNotFoundError(f"whitening {name} named by the model card not found")
 
 
 # --- figures --------------------------------------------------------------------------------
