@@ -617,8 +617,10 @@ def _count_exif(exif: Image.Exif | None, *, is_tiff: bool = False) -> int:
 # --------------------------------------------------------------------------------------------
 # RAW via rawpy
 
-# LibRaw's `flip` → the EXIF orientation that describes the same transform.
-_LIBRAW_FLIP_TO_ORIENTATION = {0: 1, 3: 3, 5: 8, 6: 6}
+# LibRaw's `flip` (dcraw bits: 4 transpose, 2 flip vertically, 1 flip horizontally) → the EXIF
+# orientation that describes the same transform. LibRaw reads it from the maker's own metadata,
+# so it wins over the TIFF Orientation tag (often a constant 1 in RAW files).
+_LIBRAW_FLIP_TO_ORIENTATION = {0: 1, 1: 2, 2: 4, 3: 3, 4: 5, 5: 8, 6: 6, 7: 7}
 _RAW_MIN_PREVIEW = 512  # smaller embedded previews are too poor: demosaic at half size instead
 
 
@@ -658,7 +660,7 @@ def _raw_info(raw: Any, exif: Image.Exif | None) -> tuple[ImageInfo, int]:
         width=width,
         height=height,
         format="RAW",
-        orientation=_orientation(exif) or orientation,
+        orientation=orientation if flip else (_orientation(exif) or orientation),
         captured=_captured(exif),
         camera=_camera(exif),
         exif_fields=_count_exif(exif, is_tiff=True),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import pickle
 import re
@@ -81,6 +82,7 @@ def test_orientation_really_changes_pixels(data: Path) -> None:
     assert load_image(data / "formats" / "orientation" / "Landscape_6.jpg", 64).image.width == 64
 
 
+@pytest.mark.filterwarnings("ignore:Corrupt EXIF data:UserWarning")  # Pillow's note, then on we go
 def test_broken_exif_does_not_fail_the_load(tmp_path: Path) -> None:
     path = noisy_jpeg(tmp_path / "broken_exif.jpg", exif=b"Exif\x00\x00MM\x00*\x00\x00\x00\x08\xff\xff garbage")
     loaded = load_image(path, 128)
@@ -529,3 +531,89 @@ def test_garbage_raw_with_rawpy_is_a_typed_error(tmp_path: Path) -> None:
 def test_max_side_must_be_positive(tmp_path: Path) -> None:
     with pytest.raises(ValueError):
         load_image(noisy_jpeg(tmp_path / "a.jpg"), 0)
+
+
+# ---------------------------------------------------------------------------------------------
+# RAW (optional rawpy)
+
+
+def _linear_dng(width: int = 64, height: int = 48, orientation: int = 1) -> bytes:
+    """A minimal uncompressed LinearRaw DNG (16-bit RGB ramp, no preview) that LibRaw decodes."""
+    y, x = np.mgrid[0:height, 0:width]
+    rgb = np.stack([x * 65535 // (width - 1), y * 65535 // (height - 1), np.full_like(x, 20000)], -1)
+    pixels = rgb.astype("<u2").tobytes()
+    fields = [  # (tag, TIFF type, struct format, values); type 2 = ASCII, 5/10 = (s)rational
+        (254, 4, "I", [0]), (256, 4, "I", [width]), (257, 4, "I", [height]),
+        (258, 3, "H", [16, 16, 16]), (259, 3, "H", [1]), (262, 3, "H", [34892]),  # LinearRaw
+        (271, 2, "", "Acme"), (272, 2, "", "Acme Model 1"), (273, 4, "I", [0]),
+        (274, 3, "H", [orientation]), (277, 3, "H", [3]), (278, 4, "I", [height]),
+        (279, 4, "I", [len(pixels)]), (284, 3, "H", [1]), (50706, 1, "B", [1, 4, 0, 0]),
+        (50708, 2, "", "Acme Model 1"), (50721, 10, "i", [1, 1, 0, 1, 0, 1, 0, 1, 1, 1, 0, 1, 0, 1, 0, 1, 1, 1]),
+        (50728, 5, "I", [1] * 6),
+    ]  # fmt: skip
+    tags: list[tuple[int, int, int, bytes]] = []
+    for tag, kind, fmt, values in fields:
+        if kind == 2:
+            raw = values.encode() + b"\0"
+            tags.append((tag, kind, len(raw), raw))
+        else:
+            count = len(values) // (2 if kind in (5, 10) else 1)
+            tags.append((tag, kind, count, struct.pack(f"<{len(values)}{fmt}", *values)))
+    tags.sort()
+    extra_at = 8 + 2 + 12 * len(tags) + 4
+    extra = b""
+    strip_at = extra_at + sum(len(v) + len(v) % 2 for _, _, _, v in tags if len(v) > 4)
+    ifd = struct.pack("<H", len(tags))
+    for tag, kind, count, value in tags:
+        if tag == 273:
+            value = struct.pack("<I", strip_at)
+        if len(value) > 4:
+            ifd += struct.pack("<HHII", tag, kind, count, extra_at + len(extra))
+            extra += value + b"\0" * (len(value) % 2)
+        else:
+            ifd += struct.pack("<HHI", tag, kind, count) + value.ljust(4, b"\0")
+    return b"II*\0" + struct.pack("<I", 8) + ifd + b"\0\0\0\0" + extra + pixels
+
+
+def test_dng_without_preview_is_demosaiced_upright(tmp_path: Path) -> None:
+    pytest.importorskip("rawpy")
+    path = tmp_path / "IMG_0001.DNG"
+    path.write_bytes(_linear_dng(orientation=6))
+    loaded = load_image(path, 32)
+    info = loaded.info
+    assert (info.format, info.width, info.height, info.orientation) == ("RAW", 48, 64, 6)
+    assert info.camera == "Acme Model 1" and read_info(path) == info
+    assert loaded.image.size == (24, 32) and loaded.image.mode == "RGB"
+    r, g, _ = loaded.image.getpixel((0, 0))  # stored bottom-left (no red, full green) is now top-left
+    assert r < 40 and g > 200
+
+
+def test_raw_preview_is_used_and_turned_upright(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    rawpy = pytest.importorskip("rawpy")
+    preview = Image.new("RGB", (1200, 800), (0, 0, 255))
+    preview.paste((255, 0, 0), (0, 0, 600, 800))  # left half red, as the sensor saw it
+    jpeg = io.BytesIO()
+    preview.save(jpeg, "JPEG")
+
+    class FakeRaw:
+        sizes = type("Sizes", (), {"flip": 6, "width": 6000, "height": 4000})()
+
+        def __enter__(self) -> FakeRaw:
+            return self
+
+        def __exit__(self, *exc: object) -> None:
+            pass
+
+        def extract_thumb(self) -> object:
+            return type("Thumb", (), {"format": rawpy.ThumbFormat.JPEG, "data": jpeg.getvalue()})()
+
+        def postprocess(self, **kwargs: object) -> np.ndarray:
+            raise AssertionError("the preview is big enough: no demosaic")
+
+    monkeypatch.setattr(rawpy, "imread", lambda fp: FakeRaw())
+    path = tmp_path / "DSC_0001.NEF"
+    path.write_bytes(_linear_dng())
+    loaded = load_image(path, 300)
+    assert loaded.image.size == (200, 300)  # rotated to portrait like the camera held it
+    assert (loaded.info.width, loaded.info.height, loaded.info.orientation) == (4000, 6000, 6)
+    assert loaded.image.getpixel((100, 10))[0] > 200  # the red half is now on top
