@@ -253,8 +253,8 @@ def _open_regular(path: str) -> BinaryIO:
     Opened non-blocking and checked with ``fstat`` on the open descriptor, so a FIFO or device
     named ``*.jpg`` can neither hang us nor swap in between a check and the open.
     """
-    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
-    flags |= getattr(os, "O_CLOEXEC", 0)
+    nonblock = getattr(os, "O_NONBLOCK", 0)  # POSIX only; Windows has no FIFOs to fear here
+    flags = os.O_RDONLY | nonblock | getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0)
     try:
         fd = os.open(path, flags)
     except (FileNotFoundError, NotADirectoryError) as exc:
@@ -273,7 +273,7 @@ def _open_regular(path: str) -> BinaryIO:
             raise ImageLoadError(path, LoadFailure.UNREADABLE, "not a regular file")
         if st.st_size == 0:
             raise ImageLoadError(path, LoadFailure.EMPTY, "0 bytes")
-        if hasattr(os, "set_blocking"):
+        if nonblock:
             os.set_blocking(fd, True)
         return os.fdopen(fd, "rb")
     except BaseException:
@@ -444,15 +444,14 @@ def _to_rgb(im: Image.Image, max_side: int | None) -> Image.Image:
         sixteen = mode.startswith("I;16")
         work = im if mode in ("I", "F") else im.convert("I")
         return _high_depth_to_rgb(_shrink(work, max_side), sixteen=sixteen)
-    if mode in ("La", "RGBa"):
+    if mode in ("La", "RGBa"):  # premultiplied alpha
         im = im.convert({"La": "LA", "RGBa": "RGBA"}[mode])
-    if mode in ("P", "PA", "L", "RGB", "1") or mode in ("LA", "RGBA", "La", "RGBa"):
-        has_alpha = mode in ("PA", "LA", "RGBA", "La", "RGBa") or "transparency" in im.info
-        if has_alpha:
-            rgba = im.convert("RGBA")
-            flat = Image.new("RGBA", rgba.size, (*FLATTEN_BACKGROUND, 255))
-            flat.alpha_composite(rgba)
-            return _shrink(flat.convert("RGB"), max_side)
+    if mode in ("PA", "LA", "RGBA", "La", "RGBa") or "transparency" in im.info:
+        rgba = im.convert("RGBA")
+        flat = Image.new("RGBA", rgba.size, (*FLATTEN_BACKGROUND, 255))
+        flat.alpha_composite(rgba)
+        return _shrink(flat.convert("RGB"), max_side)
+    if mode == "P":
         return _shrink(im.convert("RGB"), max_side)
     # CMYK (Pillow already undoes Adobe's inverted CMYK in JPEG), YCbCr, LAB, HSV, RGBX, ...
     try:
@@ -467,6 +466,7 @@ class _ModeError(ValueError):
 
 
 def _shrink(im: Image.Image, max_side: int | None) -> Image.Image:
+    """LANCZOS down to max_side (after a cheap integer reduce), on a copy of an open file."""
     if max_side is None or max(im.size) <= max_side:
         return im
     im = im.copy() if getattr(im, "fp", None) is not None or im.readonly else im
@@ -481,7 +481,7 @@ def _high_depth_to_rgb(im: Image.Image, *, sixteen: bool) -> Image.Image:
     16-bit data use the full 0-65535 range; 32-bit int and float data have no standard range,
     so we take the common conventions (0-1, 0-255, 0-65535) and otherwise stretch min..max.
     """
-    arr = np.asarray(im, dtype=np.float64 if im.mode == "F" else None).astype(np.float32)
+    arr = np.asarray(im).astype(np.float32)
     finite = np.isfinite(arr)
     if not finite.any():
         out = np.zeros(arr.shape, np.uint8)
@@ -489,7 +489,7 @@ def _high_depth_to_rgb(im: Image.Image, *, sixteen: bool) -> Image.Image:
         lo = float(arr[finite].min())
         hi = float(arr[finite].max())
         arr = np.where(finite, arr, lo)
-        if sixteen or (lo >= 0 and hi <= 65535 and hi > 255 and im.mode == "I"):
+        if sixteen:
             arr = arr / 257.0
         elif im.mode == "F" and lo >= 0 and hi <= 1.0:
             arr = arr * 255.0
@@ -498,7 +498,7 @@ def _high_depth_to_rgb(im: Image.Image, *, sixteen: bool) -> Image.Image:
         elif lo >= 0 and hi <= 65535:
             arr = arr / 257.0
         else:
-            arr = (arr - lo) * (255.0 / (hi - lo)) if hi > lo else np.zeros_like(arr)
+            arr = (arr - lo) * (255.0 / (hi - lo))
         out = np.clip(np.rint(arr), 0, 255).astype(np.uint8)
     return Image.fromarray(out, "L").convert("RGB")
 
