@@ -215,7 +215,10 @@ def cmd_errors(args: argparse.Namespace) -> int:
 
 
 def cmd_gui(args: argparse.Namespace) -> int:
-    from mgdesk.gui.app import run
+    try:
+        from mgdesk.gui.app import run
+    except ImportError as e:
+        raise CliError(f"the window is not available: {e}") from None
     return run()
 
 
@@ -259,12 +262,10 @@ def main(argv: list[str] | None = None) -> int:
     import logging
     logging.basicConfig(level=os.environ.get("MGDESK_LOG", "WARNING"), format="%(levelname)s %(name)s: %(message)s")
     args = build_parser().parse_args(argv)
-    if getattr(args, "func", None) is None:
-        return cmd_gui(args)
     from mgdesk.core.actions import ActionError
     from mgdesk.core.service import LibraryError
     try:
-        return int(args.func(args) or 0)
+        return int(getattr(args, "func", cmd_gui)(args) or 0)
     except (CliError, LibraryError, ActionError) as e:
         print(f"mgdesk: error: {e}", file=sys.stderr)
         return 1
