@@ -431,6 +431,27 @@ class Library:
             self._session_groups[level] = [g for g in gs if set(g) != set(paths_)]
         return n
 
+    # ---- roots ---------------------------------------------------------------------------
+    def roots(self) -> list:
+        """Watched folders (RootRecord: path, paused, added)."""
+        return self.repo.roots()
+
+    def add_root(self, path: str | Path) -> None:
+        p = Path(os.path.abspath(os.fspath(path)))
+        if not p.is_dir():
+            raise LibraryError(f"no such folder: {p}")
+        with self.repo.transaction():
+            self.repo.add_root(str(p))
+
+    def remove_root(self, path: str | Path) -> None:
+        """Stop watching a folder; its photos stay in the store until they are rescanned."""
+        with self.repo.transaction():
+            self.repo.remove_root(os.path.abspath(os.fspath(path)))
+
+    def set_root_paused(self, path: str | Path, paused: bool) -> None:
+        with self.repo.transaction():
+            self.repo.set_root_paused(os.path.abspath(os.fspath(path)), paused)
+
     # ---- status --------------------------------------------------------------------------
     def status(self) -> LibraryStatus:
         return LibraryStatus(str(self.db_path), self.model, self.repo.status_counts(), self.repo.models(),

@@ -189,3 +189,16 @@ def test_the_real_embedder_end_to_end_on_real_photos(tmp_path, folder):
     assert Path(hits[0].path).name == SAMPLE[1]
     assert lib.status().models == {"lite0": 6}
     lib.close()
+
+
+def test_watched_folders_can_be_added_paused_and_removed(lib, folder, tmp_path):
+    assert [r.path for r in lib.roots()] == [str(folder)]  # the scan registered it
+    other = tmp_path / "other"
+    other.mkdir()
+    lib.add_root(other)
+    lib.set_root_paused(other, True)
+    assert {(r.path, r.paused) for r in lib.roots()} == {(str(folder), False), (str(other), True)}
+    lib.remove_root(other)
+    assert [r.path for r in lib.roots()] == [str(folder)]
+    with pytest.raises(LibraryError):
+        lib.add_root(tmp_path / "nope")
