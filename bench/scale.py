@@ -68,7 +68,7 @@ def synthetic_sources(n: int, dim: int, n_dup: int, seed: int = 0) -> np.ndarray
     return rng.choice(n - n_dup, n_dup, replace=False)
 
 
-def one_size(n: int, dim: int, threads: int, group_max: int, hnsw: bool) -> dict:
+def one_size(n: int, dim: int, threads: int, group_max: int, hnsw: bool, ann_threshold: int | None = None) -> dict:
     import faiss
     faiss.omp_set_num_threads(threads)
     from mgdesk.core.index import VectorIndex
@@ -78,7 +78,7 @@ def one_size(n: int, dim: int, threads: int, group_max: int, hnsw: bool) -> dict
     out["generate_s"] = round(time.perf_counter() - t, 2)
     out["planted_pairs"] = n_dup
 
-    kwargs = {} if hnsw else {"ann_threshold": 10 ** 12}
+    kwargs = ({"ann_threshold": ann_threshold} if ann_threshold else {}) if hnsw else {"ann_threshold": 10 ** 12}
     t = time.perf_counter()
     index = VectorIndex.build(ids, vecs, **kwargs)
     out["index"] = "hnsw" if index.is_ann else "flat"
@@ -169,18 +169,20 @@ def main() -> int:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--group-max", type=int, default=100_000, help="skip grouping above this many vectors")
     ap.add_argument("--hnsw", action="store_true", help="let the index switch to HNSW above its threshold")
+    ap.add_argument("--ann-threshold", type=int, default=None, help="with --hnsw: switch to HNSW above this n")
     ap.add_argument("--rescan-files", type=int, default=10_000)
     ap.add_argument("--rescan-root", type=Path, default=Path("/tmp/mgdesk-bench-10k"))
     ap.add_argument("--skip-vectors", action="store_true")
     ap.add_argument("--one", type=int, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.one:
-        print(json.dumps(one_size(args.one, args.dim, args.threads, args.group_max, args.hnsw)))
+        print(json.dumps(one_size(args.one, args.dim, args.threads, args.group_max, args.hnsw, args.ann_threshold)))
         return 0
     if not args.skip_vectors:
         for n in args.sizes:
             cmd = [sys.executable, __file__, "--one", str(n), "--dim", str(args.dim), "--threads", str(args.threads),
-                   "--group-max", str(args.group_max)] + (["--hnsw"] if args.hnsw else [])
+                   "--group-max", str(args.group_max)] + (["--hnsw"] if args.hnsw else []) + (
+                ["--ann-threshold", str(args.ann_threshold)] if args.ann_threshold else [])
             proc = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": str(args.threads)})
             if proc.returncode != 0:
                 print(f"n={n}: failed (exit {proc.returncode}): {proc.stderr.strip().splitlines()[-1:]}")
