@@ -1,0 +1,235 @@
+"""Duplicates view: groups sorted by reclaimable size, level filter, live similarity slider, compare pane, actions."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QItemSelection, QSize, Qt, QTimer, Signal, Slot
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QListView, QPushButton, QSlider, QSplitter,
+                               QVBoxLayout, QWidget)
+
+from mgdesk.gui.compare_pane import ComparePane
+from mgdesk.gui.item_models import GroupItemModel, human_size
+from mgdesk.gui.thumbnails import ThumbnailLoader
+from mgdesk.gui.worker import GroupInfo, GroupsResult, MemberInfo
+
+LEVELS = ("exact", "copy", "similar")
+
+
+class DuplicatesView(QWidget):
+    """Review flow: J/K or arrows move between groups, Enter keeps the suggestion, Delete trashes the
+    unchecked members, Ctrl+Z undoes (the main window owns the Undo action)."""
+
+    regroupRequested = Signal(str, object)  # level, threshold (float | None)
+    trashRequested = Signal(object)  # tuple[MemberInfo, ...] to remove
+    keepAllRequested = Signal(str)  # group key
+
+    def __init__(self, thumbnails: ThumbnailLoader, *, level: str = "copy", threshold: float = 0.80,
+                 parent=None) -> None:
+        super().__init__(parent)
+        self.model = GroupItemModel(thumbnails, size=96, parent=self)
+        self._generation_shown = 0
+        self._pending_key: str | None = None
+        self._pending_row = 0
+
+        bar = QHBoxLayout()
+        bar.addWidget(QLabel("Level"))
+        self.level = QComboBox()
+        self.level.addItems(LEVELS)
+        self.level.setCurrentText(level if level in LEVELS else "copy")
+        self.level.setToolTip("exact: same bytes · copy: the same photo, edited or resized · similar: same scene")
+        bar.addWidget(self.level)
+        bar.addSpacing(12)
+        bar.addWidget(QLabel("Similarity"))
+        self.slider = QSlider(Qt.Orientation.Horizontal)
+        self.slider.setRange(50, 99)
+        self.slider.setValue(int(round(threshold * 100)))
+        self.slider.setFixedWidth(180)
+        self.slider.setToolTip("Threshold for the similar level; groups are recomputed as you move it")
+        bar.addWidget(self.slider)
+        self.slider_value = QLabel()
+        self.slider_value.setMinimumWidth(36)
+        bar.addWidget(self.slider_value)
+        bar.addStretch(1)
+        self.summary = QLabel("No groups yet")
+        bar.addWidget(self.summary)
+
+        self.list = QListView()
+        self.list.setModel(self.model)
+        self.list.setIconSize(QSize(96, 96))
+        self.list.setUniformItemSizes(True)
+        self.list.setWordWrap(True)
+        self.list.setSpacing(2)
+        self.list.setMinimumWidth(260)
+        self.list.setAlternatingRowColors(True)
+        self.list.selectionModel().selectionChanged.connect(self._on_selection)
+
+        self.compare = ComparePane(thumbnails)
+        buttons = QHBoxLayout()
+        self.keep_button = QPushButton("Keep suggestion, trash others  (Enter)")
+        self.trash_button = QPushButton("Move unchecked to trash  (Delete)")
+        self.keep_all_button = QPushButton("Keep all (not duplicates)")
+        self.reveal_button = QPushButton("Show in file manager")
+        self.undo_button = QPushButton("Undo  (Ctrl+Z)")
+        for b in (self.keep_button, self.trash_button, self.keep_all_button, self.reveal_button, self.undo_button):
+            buttons.addWidget(b)
+        buttons.addStretch(1)
+        right = QWidget()
+        right_layout = QVBoxLayout(right)
+        right_layout.setContentsMargins(0, 0, 0, 0)
+        right_layout.addWidget(self.compare, 1)
+        right_layout.addLayout(buttons)
+
+        self.empty = QLabel("No duplicate groups at this level.")
+        self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty.setStyleSheet("color:gray; font-size:14px;")
+        self.empty.hide()
+
+        splitter = QSplitter()
+        splitter.addWidget(self.list)
+        splitter.addWidget(right)
+        splitter.setStretchFactor(1, 1)
+        splitter.setSizes([300, 900])
+        layout = QVBoxLayout(self)
+        layout.addLayout(bar)
+        layout.addWidget(self.empty)
+        layout.addWidget(splitter, 1)
+
+        self._debounce = QTimer(self)
+        self._debounce.setSingleShot(True)
+        self._debounce.setInterval(200)
+        self._debounce.timeout.connect(self._emit_regroup)
+        self.level.currentTextChanged.connect(self._on_level)
+        self.slider.valueChanged.connect(self._on_slider)
+        self.keep_button.clicked.connect(self.keep_suggestion)
+        self.trash_button.clicked.connect(self.trash_unchecked)
+        self.keep_all_button.clicked.connect(self.keep_all)
+        self.reveal_button.clicked.connect(self.compare.reveal_selected)
+        self.compare.keepChanged.connect(self._update_buttons)
+
+        for keys, slot in ((("J", "Down"), self.next_group), (("K", "Up"), self.previous_group),
+                           (("Return", "Enter"), self.keep_suggestion), (("Delete",), self.trash_unchecked)):
+            for key in keys:
+                shortcut = QShortcut(QKeySequence(key), self)
+                shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+                shortcut.activated.connect(slot)
+        self._on_slider(self.slider.value(), emit=False)
+        self._update_buttons()
+
+    # -- state
+    @property
+    def threshold(self) -> float | None:
+        return self.slider.value() / 100.0 if self.level.currentText() == "similar" else None
+
+    def current_group(self) -> GroupInfo | None:
+        rows = self.list.selectionModel().selectedRows()
+        return self.model.group(rows[0].row()) if rows else None
+
+    def current_row(self) -> int:
+        rows = self.list.selectionModel().selectedRows()
+        return rows[0].row() if rows else -1
+
+    def request_groups(self) -> None:
+        self._emit_regroup()
+
+    @Slot(object)
+    def show_groups(self, result: GroupsResult) -> None:
+        if result.generation < self._generation_shown:
+            return  # a late answer to an older slider position
+        self._generation_shown = result.generation
+        previous = self.current_group()
+        keep_key = self._pending_key or (previous.key if previous else None)
+        keep_row = self._pending_row if self._pending_key else max(self.current_row(), 0)
+        self._pending_key = None
+        self.model.set_groups(result.groups)
+        total = sum(g.reclaimable for g in result.groups)
+        n = len(result.groups)
+        self.summary.setText(f"{n} group{'s' * (n != 1)} · {human_size(total)} reclaimable")
+        self.empty.setVisible(n == 0)
+        row = self.model.row_of_key(keep_key) if keep_key else None
+        if row is None and n:
+            row = min(keep_row, n - 1)
+        if row is not None:
+            self.select_row(row)
+        else:
+            self.compare.set_group(None)
+        self._update_buttons()
+
+    def set_generation_floor(self, generation: int) -> None:
+        self._generation_shown = min(self._generation_shown, generation)
+
+    def select_row(self, row: int) -> None:
+        if 0 <= row < self.model.rowCount():
+            index = self.model.index(row, 0)
+            self.list.setCurrentIndex(index)
+            self.list.scrollTo(index)
+
+    # -- actions
+    @Slot()
+    def next_group(self) -> None:
+        self.select_row(min(self.current_row() + 1, self.model.rowCount() - 1))
+
+    @Slot()
+    def previous_group(self) -> None:
+        self.select_row(max(self.current_row() - 1, 0))
+
+    @Slot()
+    def keep_suggestion(self) -> None:
+        self.compare.reset_to_suggestion()
+        self.trash_unchecked()
+
+    @Slot()
+    def trash_unchecked(self) -> None:
+        group = self.current_group()
+        if group is None:
+            return
+        others = tuple(self.compare.others())
+        if not others or len(others) == len(group.members):
+            return  # nothing to remove, or it would remove the whole group: keep at least one
+        self._pending_row = self.current_row()
+        self.trashRequested.emit(others)
+
+    @Slot()
+    def keep_all(self) -> None:
+        group = self.current_group()
+        if group is not None:
+            self._pending_row = self.current_row()
+            self.keepAllRequested.emit(group.key)
+
+    # -- internals
+    @Slot(QItemSelection, QItemSelection)
+    def _on_selection(self, *_args) -> None:
+        self.compare.set_group(self.current_group())
+        self._update_buttons()
+
+    @Slot()
+    def _update_buttons(self) -> None:
+        group = self.current_group()
+        others = self.compare.others() if group else []
+        can_trash = bool(group) and 0 < len(others) < len(group.members)
+        self.trash_button.setEnabled(can_trash)
+        self.keep_button.setEnabled(bool(group))
+        self.keep_all_button.setEnabled(bool(group))
+        self.reveal_button.setEnabled(bool(group))
+        if group:
+            size = sum(m.size for m in others)
+            self.trash_button.setText(f"Move {len(others)} unchecked to trash ({human_size(size)})  (Delete)")
+
+    @Slot(str)
+    def _on_level(self, level: str) -> None:
+        self.slider.setEnabled(level == "similar")
+        self._emit_regroup()
+
+    @Slot(int)
+    def _on_slider(self, value: int, emit: bool = True) -> None:
+        self.slider_value.setText(f"{value / 100:.2f}")
+        self.slider.setEnabled(self.level.currentText() == "similar")
+        if emit:
+            self._debounce.start()
+
+    @Slot()
+    def _emit_regroup(self) -> None:
+        self.regroupRequested.emit(self.level.currentText(), self.threshold)
+
+
+def members_size(members: tuple[MemberInfo, ...]) -> int:
+    return sum(m.size for m in members)

@@ -1,0 +1,338 @@
+"""The main window: sidebar of views, the status bar (progress, images/s, ETA, device, cancel), wiring to the worker."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QSize, Qt, QTimer, Slot
+from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtWidgets import (QFileDialog, QLabel, QListWidget, QListWidgetItem, QMainWindow, QMessageBox,
+                               QProgressBar, QPushButton, QStackedWidget, QWidget, QHBoxLayout)
+
+from mgdesk.gui.duplicates_view import DuplicatesView
+from mgdesk.gui.folders_view import EmptyState, FoldersView
+from mgdesk.gui.item_models import human_size
+from mgdesk.gui.search_view import SearchView
+from mgdesk.gui.settings import Settings
+from mgdesk.gui.settings_dialog import SettingsDialog
+from mgdesk.gui.tags_view import TagsView
+from mgdesk.gui.thumbnails import ThumbnailLoader
+from mgdesk.gui.worker import (ActionResult, FoldersResult, GroupsResult, LibraryClient, MemberInfo, Ready,
+                               ScanDone, ScanProgress, WorkerError)
+
+log = logging.getLogger(__name__)
+
+PAGES = ("Duplicates", "Search", "Tags", "Folders")
+
+
+def ask_confirmation(parent: QWidget, title: str, text: str) -> bool:
+    """The default confirmation: a modal question, No by default. Tests replace `MainWindow.confirm`."""
+    answer = QMessageBox.question(parent, title, text, QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+                                  QMessageBox.StandardButton.No)
+    return answer == QMessageBox.StandardButton.Yes
+
+
+def format_eta(seconds: float | None) -> str:
+    if seconds is None or seconds < 0:
+        return "ETA —"
+    seconds = int(round(seconds))
+    if seconds >= 3600:
+        return f"ETA {seconds // 3600} h {seconds % 3600 // 60:02d} min"
+    if seconds >= 60:
+        return f"ETA {seconds // 60} min {seconds % 60:02d} s"
+    return f"ETA {seconds} s"
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, *, settings: Settings | None = None, db_path: Path | None = None,
+                 library_factory: Callable[..., Any] | None = None, watch: bool = True,
+                 scan_on_start: bool = True) -> None:
+        super().__init__()
+        self.setWindowTitle("mgdesk")
+        self.resize(1280, 800)
+        self.setAcceptDrops(True)
+        self.settings = settings or Settings.load()
+        self.confirm: Callable[[QWidget, str, str], bool] = ask_confirmation
+        self.last_confirmation: str = ""
+        self._scan_on_start = scan_on_start
+        self._have_folders: bool | None = None
+        self._folders: tuple[str, ...] = ()
+        self.busy = False
+
+        self.thumbnails = ThumbnailLoader(self, threads=2)
+        self.client = LibraryClient(self, db_path=db_path, model=self.settings.model,
+                                    device=self.settings.device_or_none, quiet_seconds=self.settings.quiet_seconds,
+                                    exclude=self.settings.excluded,
+                                    library_factory=library_factory, watch=watch)
+        w = self.client.worker
+
+        # views
+        self.duplicates = DuplicatesView(self.thumbnails, level=self.settings.default_level,
+                                         threshold=self.settings.similar_threshold)
+        self.search_view = SearchView(self.thumbnails)
+        self.tags_view = TagsView(self.thumbnails)
+        self.folders_view = FoldersView()
+        self.empty_state = EmptyState()
+        self.stack = QStackedWidget()
+        for page in (self.duplicates, self.search_view, self.tags_view, self.folders_view, self.empty_state):
+            self.stack.addWidget(page)
+        self.sidebar = QListWidget()
+        self.sidebar.setFixedWidth(150)
+        self.sidebar.setIconSize(QSize(20, 20))
+        self.sidebar.setStyleSheet("QListWidget { font-size: 14px; } QListWidget::item { padding: 8px; }")
+        for name in PAGES:
+            self.sidebar.addItem(QListWidgetItem(name))
+        self.sidebar.currentRowChanged.connect(self._on_page)
+        central = QWidget()
+        row = QHBoxLayout(central)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(self.sidebar)
+        row.addWidget(self.stack, 1)
+        self.setCentralWidget(central)
+
+        # status bar
+        self.status_text = QLabel("Opening the library…")
+        self.progress = QProgressBar()
+        self.progress.setFixedWidth(220)
+        self.progress.setFormat("%v / %m")
+        self.rate_label = QLabel("")
+        self.eta_label = QLabel("")
+        self.device_label = QLabel("device: …")
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setToolTip("Stop the scan after the current batch")
+        self.cancel_button.clicked.connect(self.cancel_scan)
+        sb = self.statusBar()
+        sb.addWidget(self.status_text, 1)
+        for widget in (self.progress, self.rate_label, self.eta_label, self.cancel_button):
+            sb.addPermanentWidget(widget)
+            widget.hide()
+        sb.addPermanentWidget(self.device_label)
+
+        # menus and window-wide actions
+        self.add_action = QAction("Add folder…", self, shortcut=QKeySequence("Ctrl+O"), triggered=self.choose_folder)
+        self.rescan_action = QAction("Rescan", self, shortcut=QKeySequence("F5"), triggered=self.rescan)
+        self.settings_action = QAction("Settings…", self, shortcut=QKeySequence("Ctrl+,"),
+                                       triggered=self.open_settings)
+        self.quit_action = QAction("Quit", self, shortcut=QKeySequence("Ctrl+Q"), triggered=self.close)
+        self.undo_action = QAction("Undo", self, shortcut=QKeySequence("Ctrl+Z"), triggered=self.undo)
+        file_menu = self.menuBar().addMenu("&File")
+        for a in (self.add_action, self.rescan_action, self.settings_action, self.quit_action):
+            file_menu.addAction(a)
+        edit_menu = self.menuBar().addMenu("&Edit")
+        edit_menu.addAction(self.undo_action)
+
+        # view → worker requests
+        self.empty_state.addRequested.connect(self.choose_folder)
+        self.folders_view.addRequested.connect(self.choose_folder)
+        self.folders_view.removeRequested.connect(self.remove_folder)
+        self.folders_view.pauseRequested.connect(self.client.set_paused)
+        self.folders_view.rescanRequested.connect(self.rescan)
+        self.duplicates.regroupRequested.connect(self.request_groups)
+        self.duplicates.trashRequested.connect(self.trash_members)
+        self.duplicates.keepAllRequested.connect(self.client.keep_all)
+        self.duplicates.undo_button.clicked.connect(self.undo)
+        self.search_view.searchRequested.connect(self._run_search)
+        self.search_view.grid.findSimilar.connect(self.find_similar)
+        self.tags_view.grid.findSimilar.connect(self.find_similar)
+        self.tags_view.tagRequested.connect(self.client.tag_photos)
+        self.tags_view.albumRequested.connect(self.client.album_tags)
+
+        # worker → GUI results (queued: the worker lives in its own thread)
+        w.ready.connect(self._on_ready)
+        w.progress.connect(self._on_progress)
+        w.scanFinished.connect(self._on_scan_finished)
+        w.groupsReady.connect(self.duplicates.show_groups)
+        w.searchReady.connect(self.search_view.show_results)
+        w.tagsReady.connect(self.tags_view.show_tags)
+        w.tagPhotosReady.connect(self.tags_view.show_tag_photos)
+        w.albumTagsReady.connect(self.tags_view.show_album_tags)
+        w.foldersReady.connect(self._on_folders)
+        w.actionDone.connect(self._on_action)
+        w.failed.connect(self._on_failed)
+        w.busyChanged.connect(self._on_busy)
+
+        self.sidebar.setCurrentRow(0)
+        self.stack.setCurrentWidget(self.empty_state)
+        self.client.start()
+
+    # -- pages
+    @Slot(int)
+    def _on_page(self, row: int) -> None:
+        if row < 0:
+            return
+        if self._have_folders is False and PAGES[row] != "Folders":
+            self.stack.setCurrentWidget(self.empty_state)
+            return
+        self.stack.setCurrentIndex(row)
+
+    def show_page(self, name: str) -> None:
+        self.sidebar.setCurrentRow(PAGES.index(name))
+
+    # -- folders
+    @Slot()
+    def choose_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Add a folder of photos")
+        if folder:
+            self.add_folder(folder)
+
+    def add_folder(self, folder: str) -> None:
+        folder = os.path.abspath(folder)
+        self.status_text.setText(f"Adding {folder}…")
+        self.client.add_root(folder)
+
+    @Slot(str)
+    def remove_folder(self, folder: str) -> None:
+        text = (f"Stop watching {folder}?\n\nNo photo is deleted: the folder is only removed from mgdesk's list.")
+        if self.confirm(self, "Stop watching folder", text):
+            self.client.remove_root(folder)
+
+    @Slot()
+    def rescan(self) -> None:
+        self.client.scan()
+
+    @Slot()
+    def cancel_scan(self) -> None:
+        self.client.cancel()
+        self.status_text.setText("Cancelling after the current batch…")
+
+    # -- requests
+    @Slot(str, object)
+    def request_groups(self, level: str, threshold: float | None) -> None:
+        self.client.groups(level, threshold)
+
+    def refresh_results(self) -> None:
+        self.client.groups(self.duplicates.level.currentText(), self.duplicates.threshold)
+        self.client.tags()
+
+    @Slot(str)
+    def find_similar(self, path: str) -> None:
+        self.show_page("Search")
+        self.search_view.search(path)
+
+    @Slot(str)
+    def _run_search(self, path: str) -> None:
+        self.client.search(path, k=40)
+
+    @Slot(object)
+    def trash_members(self, members: Sequence[MemberInfo]) -> None:
+        """Nothing is removed without a confirmation that states how many files and how many MB."""
+        members = list(members)
+        if not members:
+            return
+        n = len(members)
+        size = sum(m.size for m in members)
+        names = "\n".join(f"  {m.path}" for m in members[:10]) + ("\n  …" if n > 10 else "")
+        text = (f"Move {n} file{'s' * (n != 1)} ({size / 1e6:.1f} MB) to the trash?\n\n{names}\n\n"
+                "You can undo this with Ctrl+Z.")
+        self.last_confirmation = text
+        if self.confirm(self, "Move to trash", text):
+            group = self.duplicates.current_group()
+            self.client.trash([m.path for m in members], group=[m.path for m in group.members] if group else ())
+        else:
+            self.status_text.setText("Nothing was moved.")
+
+    @Slot()
+    def undo(self) -> None:
+        self.client.undo()
+
+    @Slot()
+    def open_settings(self) -> None:
+        dialog = SettingsDialog(self.settings, self)
+        if dialog.exec() == SettingsDialog.DialogCode.Accepted:
+            changed = dialog.apply()
+            if changed:
+                self.status_text.setText("Settings saved" + (
+                    "; model and device changes apply at next start" if {"model", "device"} & set(changed) else ""))
+
+    # -- worker results
+    @Slot(object)
+    def _on_ready(self, ready: Ready) -> None:
+        self.device_label.setText(f"device: {ready.device}")
+        self.status_text.setText(f"Library open ({ready.model} on {ready.device})")
+        if self._scan_on_start:
+            self.client.scan()  # reconcile changes made while the app was closed
+        self.refresh_results()
+
+    @Slot(object)
+    def _on_progress(self, p: ScanProgress) -> None:
+        self.progress.setMaximum(max(p.total, 1))
+        self.progress.setValue(min(p.done, max(p.total, 1)))
+        self.rate_label.setText(f"{p.rate:.1f} images/s")
+        self.eta_label.setText(format_eta(p.eta))
+        self.status_text.setText(f"Scanning {os.path.basename(p.path)}" if p.path else "Scanning…")
+        for widget in (self.progress, self.rate_label, self.eta_label):
+            widget.show()
+
+    @Slot(object)
+    def _on_scan_finished(self, done: ScanDone) -> None:
+        for widget in (self.progress, self.rate_label, self.eta_label):
+            widget.hide()
+        prefix = "Scan cancelled" if done.cancelled else ("Folder changes picked up" if done.source == "watch"
+                                                          else "Scan finished")
+        self.status_text.setText(f"{prefix}: {done.summary}")
+        self.refresh_results()
+
+    @Slot(object)
+    def _on_folders(self, result: FoldersResult) -> None:
+        self.folders_view.show_folders(result)
+        self._folders = tuple(f.path for f in result.folders)
+        have = bool(result.folders)
+        first = self._have_folders is None
+        changed = have != self._have_folders
+        self._have_folders = have
+        if changed or first:
+            if have:
+                self._on_page(self.sidebar.currentRow())
+            else:
+                self.stack.setCurrentWidget(self.empty_state)
+        self.client.watch_roots(self._folders)
+        self.tags_view.set_albums(list(result.albums))
+
+    @Slot(object)
+    def _on_action(self, result: ActionResult) -> None:
+        self.status_text.setText(result.message)
+        if result.kind in ("trash", "undo", "keep_all", "remove_root"):
+            for path in result.paths:
+                self.thumbnails.forget(path)
+            self.refresh_results()
+
+    @Slot(object)
+    def _on_failed(self, error: WorkerError) -> None:
+        log.warning("%s: %s", error.operation, error.message)
+        self.status_text.setText(error.message)
+        self.status_text.setStyleSheet("color:#c0392b;")
+        QTimer.singleShot(8000, self._clear_error_style)
+
+    @Slot()
+    def _clear_error_style(self) -> None:
+        self.status_text.setStyleSheet("")
+
+    @Slot(bool)
+    def _on_busy(self, busy: bool) -> None:
+        self.busy = busy
+        self.cancel_button.setVisible(busy)
+
+    # -- drag and drop: a folder adds it, an image searches by example
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802
+        if any(u.isLocalFile() for u in event.mimeData().urls()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802
+        paths = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
+        folders = [p for p in paths if os.path.isdir(p)]
+        files = [p for p in paths if os.path.isfile(p)]
+        for folder in folders:
+            self.add_folder(folder)
+        if files and not folders:
+            self.find_similar(files[0])
+        event.acceptProposedAction()
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
+        self.client.shutdown()
+        self.thumbnails.cancel_pending()
+        self.thumbnails.wait(10000)
+        super().closeEvent(event)

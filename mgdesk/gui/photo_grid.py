@@ -1,0 +1,79 @@
+"""A thumbnail grid (QListView in icon mode over a PhotoItemModel) with the photo context menu."""
+
+from __future__ import annotations
+
+import os
+
+from PySide6.QtCore import QModelIndex, QPoint, QSize, Qt, QUrl, Signal, Slot
+from PySide6.QtGui import QAction, QDesktopServices
+from PySide6.QtWidgets import QAbstractItemView, QListView, QMenu, QWidget
+
+from mgdesk.gui.item_models import PathRole, PhotoItemModel
+
+
+def open_in_file_manager(path: str) -> bool:
+    """Show the folder holding `path` (the portable part of "reveal in file manager")."""
+    folder = path if os.path.isdir(path) else os.path.dirname(path)
+    return QDesktopServices.openUrl(QUrl.fromLocalFile(folder))
+
+
+class PhotoGrid(QListView):
+    """No widget per photo: the view paints only visible rows, the model decodes nothing itself."""
+
+    findSimilar = Signal(str)
+    openRequested = Signal(str)
+
+    def __init__(self, model: PhotoItemModel, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        size = model.thumbnail_size
+        self.setModel(model)
+        self.setViewMode(QListView.ViewMode.IconMode)
+        self.setResizeMode(QListView.ResizeMode.Adjust)
+        self.setMovement(QListView.Movement.Static)
+        self.setUniformItemSizes(True)
+        self.setLayoutMode(QListView.LayoutMode.Batched)
+        self.setBatchSize(200)
+        self.setIconSize(QSize(size, size))
+        self.setGridSize(QSize(size + 24, size + 40))
+        self.setWordWrap(True)
+        self.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        self.setSpacing(4)
+        self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        self.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.customContextMenuRequested.connect(self._menu)
+        self.doubleClicked.connect(self._on_double_click)
+
+    def selected_paths(self) -> list[str]:
+        return [i.data(PathRole) for i in self.selectedIndexes()]
+
+    def context_actions(self, path: str) -> list[QAction]:
+        similar = QAction("Find similar", self)
+        similar.setData(path)
+        similar.triggered.connect(self._find_similar)
+        reveal = QAction("Show in file manager", self)
+        reveal.setData(path)
+        reveal.triggered.connect(self._reveal)
+        return [similar, reveal]
+
+    @Slot(QPoint)
+    def _menu(self, pos: QPoint) -> None:
+        index = self.indexAt(pos)
+        if not index.isValid():
+            return
+        menu = QMenu(self)
+        for action in self.context_actions(index.data(PathRole)):
+            menu.addAction(action)
+        menu.exec(self.viewport().mapToGlobal(pos))
+
+    @Slot()
+    def _find_similar(self) -> None:
+        self.findSimilar.emit(self.sender().data())
+
+    @Slot()
+    def _reveal(self) -> None:
+        open_in_file_manager(self.sender().data())
+
+    @Slot(QModelIndex)
+    def _on_double_click(self, index: QModelIndex) -> None:
+        self.openRequested.emit(index.data(PathRole))

@@ -1,0 +1,112 @@
+"""User settings: one declaration per option (type, default, label, help), persisted as JSON in config_dir()."""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mgdesk import paths
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Option:
+    """One setting; the settings dialog renders it from this declaration alone."""
+
+    name: str
+    type: type
+    default: Any
+    label: str
+    help: str
+    choices: tuple[str, ...] = ()
+    minimum: float | None = None
+    maximum: float | None = None
+
+
+OPTIONS: tuple[Option, ...] = (
+    Option("model", str, "lite0", "Embedding model", "Network used to describe photos (a rescan follows a change).",
+           choices=("lite0", "lite1", "lite2")),
+    Option("device", str, "auto", "Device", "Where the network runs: auto picks CUDA when available.",
+           choices=("auto", "cpu", "cuda")),
+    Option("default_level", str, "copy", "Default duplicate level", "Which groups the Duplicates view opens on.",
+           choices=("exact", "copy", "similar")),
+    Option("similar_threshold", float, 0.80, "Similarity threshold",
+           "Cosine similarity above which two photos count as similar shots.", minimum=0.5, maximum=0.99),
+    Option("keep_best_rules", str, "resolution, file_size, format, oldest, folder, exif", "Keep-best rules",
+           "Order in which the photo to keep is chosen in a group (comma separated)."),
+    Option("excluded_patterns", str, "*/.thumbnails/*; */@eaDir/*; */.Trash*", "Excluded patterns",
+           "Glob patterns of paths never scanned (separated by ';')."),
+    Option("quiet_seconds", float, 2.0, "Watch quiet period (s)",
+           "A new file is picked up once its size and date have been stable this long.", minimum=0.2, maximum=60.0),
+    Option("thumbnail_size", int, 160, "Thumbnail size (px)", "Size of grid thumbnails.", minimum=64, maximum=512),
+)
+BY_NAME = {o.name: o for o in OPTIONS}
+
+
+def settings_path() -> Path:
+    return paths.config_dir() / "settings.json"
+
+
+class Settings:
+    """Current values; unknown or malformed entries in the file fall back to their defaults."""
+
+    def __init__(self, values: dict[str, Any] | None = None, path: Path | None = None) -> None:
+        self.path = path or settings_path()
+        self.values: dict[str, Any] = {o.name: o.default for o in OPTIONS}
+        for name, value in (values or {}).items():
+            self.set(name, value)
+
+    @classmethod
+    def load(cls, path: Path | None = None) -> "Settings":
+        path = path or settings_path()
+        try:
+            raw = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raw = {}
+        except (OSError, ValueError) as exc:
+            log.warning("settings file %s unreadable (%s); using defaults", path, exc)
+            raw = {}
+        settings = cls(path=path)
+        for name, value in (raw if isinstance(raw, dict) else {}).items():
+            try:
+                settings.set(name, value)
+            except (KeyError, TypeError, ValueError):
+                log.warning("ignoring setting %s=%r", name, value)
+        return settings
+
+    def save(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(self.values, indent=2, sort_keys=True), encoding="utf-8")
+        tmp.replace(self.path)
+
+    def get(self, name: str) -> Any:
+        return self.values[name]
+
+    def set(self, name: str, value: Any) -> None:
+        option = BY_NAME[name]
+        value = option.type(value)
+        if option.choices and value not in option.choices:
+            raise ValueError(f"{name} must be one of {option.choices}")
+        if option.minimum is not None and value < option.minimum:
+            value = option.type(option.minimum)
+        if option.maximum is not None and value > option.maximum:
+            value = option.type(option.maximum)
+        self.values[name] = value
+
+    def __getattr__(self, name: str) -> Any:
+        if name in BY_NAME:
+            return self.values[name]
+        raise AttributeError(name)
+
+    @property
+    def device_or_none(self) -> str | None:
+        return None if self.values["device"] == "auto" else self.values["device"]
+
+    @property
+    def excluded(self) -> tuple[str, ...]:
+        return tuple(p.strip() for p in self.values["excluded_patterns"].split(";") if p.strip())
