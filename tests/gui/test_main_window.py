@@ -1,0 +1,143 @@
+"""The real main window, offscreen, driving a real Library through the worker thread."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+from PySide6.QtCore import Qt, QTimer
+
+from mgdesk.gui.worker import GroupInfo
+
+PHOTOS = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "photos"
+BASES = ("bsd100_img_003.jpg", "urban100_img_010.jpg", "set14_img_005.jpg")  # as in conftest.photo_folder
+
+
+def group_paths(window) -> list[set[str]]:
+    return [{os.path.basename(m.path) for m in g.members} for g in window.duplicates.model.groups()]
+
+
+def accept_and_record(window) -> list[str]:
+    """Replace the confirmation dialog: answer yes, remember what the user would have been asked."""
+    asked: list[str] = []
+
+    def confirm(_parent, _title, text):
+        asked.append(text)
+        return True
+
+    window.confirm = confirm
+    return asked
+
+
+def test_first_run_shows_an_empty_state_inviting_to_add_a_folder(window):
+    assert window.stack.currentWidget() is window.empty_state
+    assert window.empty_state.button.isVisible()
+    assert "folder" in window.empty_state.button.text().lower()
+
+
+def test_the_library_lives_in_the_worker_thread_not_the_gui_thread(window, library_factory):
+    assert library_factory.calls == [window.client.thread]
+    assert window.client.thread is not window.thread()
+
+
+def test_adding_a_folder_scans_it_and_shows_the_copy_group(qtbot, window, photo_folder):
+    ticks: list[int] = []
+    timer = QTimer()
+    timer.setInterval(20)
+    timer.timeout.connect(lambda: ticks.append(1) if window.busy else None)
+    timer.start()
+    with qtbot.waitSignal(window.client.worker.scanFinished, timeout=300_000) as done:
+        window.add_folder(str(photo_folder))
+    timer.stop()
+    assert ticks, "the GUI event loop kept running while the worker scanned"
+    assert done.args[0].errors == 1  # the corrupt file, and the scan went on past it
+    qtbot.waitUntil(lambda: window.duplicates.model.rowCount() > 0, timeout=120_000)
+    assert group_paths(window) == [{BASES[0], "edited_copy.jpg"}]
+    assert window.stack.currentWidget() is window.duplicates
+    group = window.duplicates.current_group()
+    keeper = group.suggestion
+    assert keeper.path.endswith(BASES[0]) and keeper.reason  # the larger original, with its reason
+    assert [c.member.path for c in window.duplicates.compare.cards] == [m.path for m in group.members]
+
+
+def test_a_corrupt_file_shows_as_an_error_in_the_folders_view(qtbot, scanned, photo_folder):
+    scanned.show_page("Folders")
+    qtbot.waitUntil(lambda: scanned.folders_view.model.rowCount() == 1, timeout=60_000)
+    row = scanned.folders_view.model.folder(0)
+    assert row.path == str(photo_folder)
+    assert (row.photos, row.errors) == (4, 1)
+    assert any("corrupt.jpg" in scanned.folders_view.errors.item(i).text()
+               for i in range(scanned.folders_view.errors.count()))
+
+
+def test_a_trashed_copy_comes_back_on_undo(qtbot, scanned, photo_folder):
+    asked = accept_and_record(scanned)
+    copy = photo_folder / "edited_copy.jpg"
+    size_mb = copy.stat().st_size / 1e6
+    scanned.duplicates.list.setFocus()
+    with qtbot.waitSignal(scanned.client.worker.actionDone, timeout=60_000):
+        qtbot.keyClick(scanned.duplicates.list, Qt.Key.Key_Delete)  # trash the unchecked member
+    assert len(asked) == 1
+    assert "Move 1 file" in asked[0] and f"{size_mb:.1f} MB" in asked[0]
+    assert not copy.exists()
+    assert (photo_folder / BASES[0]).exists()
+    with qtbot.waitSignal(scanned.client.worker.actionDone, timeout=60_000) as undone:
+        qtbot.keyClick(scanned, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert copy.exists()
+    assert str(copy) in undone.args[0].paths
+
+
+def test_declining_the_confirmation_removes_nothing(qtbot, scanned, photo_folder):
+    asked: list[str] = []
+    scanned.confirm = lambda _p, _t, text: asked.append(text) or False
+    scanned.duplicates.keep_suggestion()
+    assert len(asked) == 1
+    qtbot.wait(200)  # give a wrongly sent request the chance to run
+    assert sorted(p.name for p in photo_folder.iterdir()) == sorted([*BASES, "edited_copy.jpg", "corrupt.jpg"])
+
+
+def test_keep_all_survives_a_rescan(qtbot, scanned):
+    with qtbot.waitSignal(scanned.client.worker.actionDone, timeout=60_000):
+        scanned.duplicates.keep_all_button.click()
+    qtbot.waitUntil(lambda: scanned.duplicates.model.rowCount() == 0, timeout=60_000)
+    with qtbot.waitSignal(scanned.client.worker.scanFinished, timeout=300_000):
+        scanned.rescan()
+    with qtbot.waitSignal(scanned.client.worker.groupsReady, timeout=60_000) as got:
+        scanned.duplicates.request_groups()
+    assert got.args[0].groups == ()
+    assert scanned.duplicates.model.rowCount() == 0
+
+
+def test_search_by_example_ranks_the_copy_first(qtbot, scanned, photo_folder):
+    scanned.find_similar(str(photo_folder / BASES[0]))
+    assert scanned.stack.currentWidget() is scanned.search_view
+    qtbot.waitUntil(lambda: scanned.search_view.model.rowCount() > 0, timeout=60_000)
+    first = scanned.search_view.model.entries()[0]
+    assert Path(first.path).name == "edited_copy.jpg"
+    scores = [e.score for e in scanned.search_view.model.entries()]
+    assert scores == sorted(scores, reverse=True)
+
+
+def test_a_photo_copied_into_a_watched_folder_appears_without_a_rescan(qtbot, scanned, photo_folder):
+    new = photo_folder / "arrived.jpg"
+    with qtbot.waitSignal(scanned.client.worker.scanFinished, timeout=120_000) as done:
+        shutil.copy(PHOTOS / BASES[1], new)
+    assert done.args[0].source == "watch"
+
+    def two_groups() -> bool:
+        return {BASES[1], "arrived.jpg"} in group_paths(scanned)
+
+    qtbot.waitUntil(two_groups, timeout=60_000)
+
+
+def test_j_and_k_move_between_groups(qtbot, window):
+    window.stack.setCurrentWidget(window.duplicates)
+    view = window.duplicates
+    view.model.set_groups((GroupInfo("a", "copy", (), 2), GroupInfo("b", "copy", (), 1)))
+    view.select_row(0)
+    view.list.setFocus()
+    qtbot.keyClick(view.list, Qt.Key.Key_J)
+    assert view.current_row() == 1
+    qtbot.keyClick(view.list, Qt.Key.Key_K)
+    assert view.current_row() == 0

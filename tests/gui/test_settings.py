@@ -1,0 +1,37 @@
+"""Settings: declared once, rendered by the dialog, persisted as JSON in the config dir."""
+
+from __future__ import annotations
+
+import json
+
+from mgdesk import paths
+from mgdesk.gui.settings import OPTIONS, Settings, settings_path
+from mgdesk.gui.settings_dialog import SettingsDialog
+
+
+def test_settings_live_in_the_config_dir_and_survive_a_restart():
+    assert settings_path().parent == paths.config_dir()
+    s = Settings.load()
+    s.set("device", "cpu")
+    s.set("similar_threshold", 0.9)
+    s.save()
+    again = Settings.load()
+    assert (again.device, again.similar_threshold) == ("cpu", 0.9)
+
+
+def test_a_malformed_settings_file_falls_back_to_defaults(tmp_path):
+    path = tmp_path / "settings.json"
+    path.write_text(json.dumps({"device": "quantum", "quiet_seconds": "soon", "model": "lite0"}))
+    s = Settings.load(path)
+    assert s.device == "auto" and s.quiet_seconds == 2.0
+
+
+def test_the_dialog_shows_every_option_and_saves_what_changed(qtbot, tmp_path):
+    s = Settings(path=tmp_path / "settings.json")
+    dialog = SettingsDialog(s)
+    qtbot.addWidget(dialog)
+    assert set(dialog.editors) == {o.name for o in OPTIONS}
+    dialog.editors["excluded_patterns"].setText("*.tmp; */cache/*")
+    dialog.editors["device"].setCurrentText("cpu")
+    assert sorted(dialog.apply()) == ["device", "excluded_patterns"]
+    assert Settings.load(tmp_path / "settings.json").excluded == ("*.tmp", "*/cache/*")
