@@ -111,7 +111,7 @@ class PhotoItemModel(QAbstractListModel):
             if entry.caption is not None:
                 return entry.caption
             name = os.path.basename(entry.path)
-            return f"{entry.score:.3f}  {name}" if entry.score is not None else name
+            return f"{entry.score:.3f}\n{name}" if entry.score is not None else name
         if role == Qt.ItemDataRole.DecorationRole:
             pixmap = self._thumbs.pixmap(entry.path, self._size)
             if pixmap is not None:

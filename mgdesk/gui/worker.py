@@ -428,7 +428,8 @@ class LibraryWorker(QObject):
     def loadTagPhotos(self, label: str) -> None:
         def run() -> None:
             photos = self.library.photos_with_tag(label)
-            self.tagPhotosReady.emit(TagPhotosResult(label, tuple(str(_get(p, "path", p)) for p in photos)))
+            paths = tuple(str(p[0]) if isinstance(p, (tuple, list)) else str(_get(p, "path", p)) for p in photos)
+            self.tagPhotosReady.emit(TagPhotosResult(label, paths))
         self._guard("tags", run)
 
     @Slot(str)

@@ -141,3 +141,32 @@ def test_j_and_k_move_between_groups(qtbot, window):
     assert view.current_row() == 1
     qtbot.keyClick(view.list, Qt.Key.Key_K)
     assert view.current_row() == 0
+
+
+def test_a_tag_shows_its_photos_and_an_album_its_dominant_tags(qtbot, scanned, photo_folder):
+    scanned.show_page("Tags")
+    view = scanned.tags_view
+    qtbot.waitUntil(lambda: view.tag_model.rowCount() > 0, timeout=60_000)
+    with qtbot.waitSignal(scanned.client.worker.tagPhotosReady, timeout=60_000) as got:
+        view.table.selectRow(0)
+    label, count = view.tag_model.tag(0), int(view.tag_model.index(0, 1).data())
+    assert got.args[0].label == label and len(got.args[0].paths) == count
+    qtbot.waitUntil(lambda: view.photos.rowCount() == count, timeout=60_000)
+    assert all(Path(e.path).parent == photo_folder for e in view.photos.entries())
+    assert view.albums.count() == 1
+    with qtbot.waitSignal(scanned.client.worker.albumTagsReady, timeout=60_000) as album:
+        view.albums.setCurrentRow(0)
+    assert album.args[0].folder == str(photo_folder)
+
+
+def test_a_paused_folder_holds_new_photos_as_pending_until_resumed(qtbot, scanned, photo_folder):
+    scanned.client.set_paused(str(photo_folder), True)
+    qtbot.waitUntil(lambda: scanned.folders_view.model.folder(0).paused, timeout=60_000)
+    shutil.copy(PHOTOS / BASES[2], photo_folder / "while_paused.jpg")
+    qtbot.waitUntil(lambda: scanned.folders_view.model.folder(0).pending == 1, timeout=60_000)
+    assert scanned.folders_view.model.folder(0).photos == 4  # held, not scanned
+    with qtbot.waitSignal(scanned.client.worker.scanFinished, timeout=120_000) as done:
+        scanned.client.set_paused(str(photo_folder), False)
+    assert done.args[0].source == "watch"
+    qtbot.waitUntil(lambda: scanned.folders_view.model.folder(0).photos == 5, timeout=60_000)
+    assert scanned.folders_view.model.folder(0).pending == 0
