@@ -112,10 +112,12 @@ def main(argv: list[str] | None = None) -> int:
     settle(300)
     shot(window, "01_empty")
 
-    progress = wait(window.client.worker.progress, lambda: window.add_folder(str(photos)))
-    settle(200)
+    window.add_folder(str(photos))
+    while time.monotonic() < deadline + args.timeout and not (
+            window.last_progress and window.last_progress.phase == "scan" and window.last_progress.done >= 8):
+        settle(50)
     shot(window, "02_scanning")
-    done = wait(window.client.worker.scanFinished)  # noqa: the scan outlasts the progress signal
+    done = wait(window.client.worker.scanFinished)  # the scan outlasts the 8 images waited for above
     print(f"scan: {time.perf_counter() - t0:.1f} s — {done.summary}")
     window.show_page("Duplicates")
     if not window.duplicates.model.rowCount():
@@ -154,7 +156,8 @@ def main(argv: list[str] | None = None) -> int:
     settle(300)
     shot(dialog, "08_settings")
     dialog.close()
-    print(f"total: {time.perf_counter() - t0:.1f} s, {progress.rate:.1f} images/s at first progress")
+    last = window.last_progress
+    print(f"total: {time.perf_counter() - t0:.1f} s; last progress: {last.rate if last else 0:.1f} images/s")
     window.close()
     shutil.rmtree(tmp, ignore_errors=True)
     return 0

@@ -62,6 +62,7 @@ class MainWindow(QMainWindow):
         self._have_folders: bool | None = None
         self._folders: tuple[str, ...] = ()
         self.busy = False
+        self.last_progress: ScanProgress | None = None
 
         self.thumbnails = ThumbnailLoader(self, threads=2)
         self.client = LibraryClient(self, db_path=db_path, model=self.settings.model,
@@ -259,11 +260,18 @@ class MainWindow(QMainWindow):
 
     @Slot(object)
     def _on_progress(self, p: ScanProgress) -> None:
-        self.progress.setMaximum(max(p.total, 1))
-        self.progress.setValue(min(p.done, max(p.total, 1)))
-        self.rate_label.setText(f"{p.rate:.1f} images/s")
-        self.eta_label.setText(format_eta(p.eta))
-        self.status_text.setText(f"Scanning {os.path.basename(p.path)}" if p.path else "Scanning…")
+        self.last_progress = p
+        if p.phase == "walk":  # still finding files: the total is not known yet
+            self.progress.setRange(0, 0)
+            self.rate_label.setText("")
+            self.eta_label.setText("")
+            self.status_text.setText(f"Looking for photos… {p.done} found")
+        else:
+            self.progress.setRange(0, max(p.total, 1))
+            self.progress.setValue(min(p.done, max(p.total, 1)))
+            self.rate_label.setText(f"{p.rate:.1f} images/s")
+            self.eta_label.setText(format_eta(p.eta))
+            self.status_text.setText(f"Scanning {os.path.basename(p.path)}" if p.path else "Scanning…")
         for widget in (self.progress, self.rate_label, self.eta_label):
             widget.show()
 

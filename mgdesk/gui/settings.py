@@ -37,7 +37,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("similar_threshold", float, 0.80, "Similarity threshold",
            "Cosine similarity above which two photos count as similar shots.", minimum=0.5, maximum=0.99),
     Option("keep_best_rules", str, "resolution, file_size, format, oldest, folder, exif", "Keep-best rules",
-           "Order in which the photo to keep is chosen in a group (comma separated)."),
+           "Order in which the photo to keep is chosen in a group (comma separated; names from "
+           "mgdesk.core.keepbest.RULES). Saved here; the Library does not take custom rules yet."),
     Option("excluded_patterns", str, "*/.thumbnails/*; */@eaDir/*; */.Trash*", "Excluded patterns",
            "Glob patterns of paths never scanned (separated by ';')."),
     Option("quiet_seconds", float, 2.0, "Watch quiet period (s)",

@@ -12,6 +12,7 @@ class SettingsDialog(QDialog):
     def __init__(self, settings: Settings, parent=None) -> None:
         super().__init__(parent)
         self.setWindowTitle("mgdesk settings")
+        self.setMinimumWidth(560)
         self.settings = settings
         self.editors: dict[str, QWidget] = {}
         form = QFormLayout(self)

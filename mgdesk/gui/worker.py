@@ -77,6 +77,7 @@ class ScanProgress:
     path: str
     rate: float  # images per second
     eta: float | None  # seconds
+    phase: str = "scan"  # 'walk' (finding files), 'scan' (reading and embedding), 'done'
 
 
 @dataclass(frozen=True)
@@ -347,7 +348,9 @@ class LibraryWorker(QObject):
         last_emit = [0.0]
 
         def progress(done: Any, total: int = 0, path: str = "", rate: float | None = None, *_: Any) -> None:
+            phase = "scan"
             if hasattr(done, "done"):  # the engine's ScanProgress(phase, done, total, current, rate)
+                phase = str(getattr(done, "phase", "scan"))
                 done, total, path, rate = done.done, done.total, done.current, done.rate
             now = time.monotonic()
             if now - last_emit[0] < 0.1 and done < total:  # throttle: the GUI needs ~10 updates/s at most
@@ -355,11 +358,14 @@ class LibraryWorker(QObject):
             last_emit[0] = now
             if rate is None or rate <= 0:
                 rate = done / max(now - started, 1e-6)
-            eta = (total - done) / rate if rate and total >= done else None
-            self.progress.emit(ScanProgress(int(done), int(total), str(path or ""), float(rate or 0.0), eta))
+            eta = (total - done) / rate if rate and total >= done and phase == "scan" else None
+            self.progress.emit(ScanProgress(int(done), int(total), str(path or ""), float(rate or 0.0), eta, phase))
 
-        report = self.library.scan(list(roots), progress=progress, cancel=self._cancel)
-        cancelled = self._cancel.is_set() or bool(_get(report, "cancelled", False))
+        try:
+            report = self.library.scan(list(roots), progress=progress, cancel=self._cancel)
+            cancelled = self._cancel.is_set() or bool(_get(report, "cancelled", False))
+        finally:
+            self._cancel.clear()  # a cancel stops this scan, not the next watch-triggered one
         errors = _get(report, "errors", 0)
         n_errors = len(errors) if isinstance(errors, (list, tuple, set, dict)) else int(errors or 0)
         summary = str(_get(report, "summary", "") or "") or self._summary(report)

@@ -170,3 +170,29 @@ def test_a_paused_folder_holds_new_photos_as_pending_until_resumed(qtbot, scanne
     assert done.args[0].source == "watch"
     qtbot.waitUntil(lambda: scanned.folders_view.model.folder(0).photos == 5, timeout=60_000)
     assert scanned.folders_view.model.folder(0).pending == 0
+
+
+def test_dropping_a_folder_on_the_window_adds_and_scans_it(qtbot, window, photo_folder):
+    from PySide6.QtCore import QMimeData, QPointF, QUrl
+    from PySide6.QtGui import QDropEvent
+
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(photo_folder))])
+    event = QDropEvent(QPointF(20, 20), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                       Qt.KeyboardModifier.NoModifier)
+    with qtbot.waitSignal(window.client.worker.scanFinished, timeout=300_000) as done:
+        window.dropEvent(event)
+    assert done.args[0].roots == (str(photo_folder),)
+    qtbot.waitUntil(lambda: window.stack.currentWidget() is not window.empty_state, timeout=60_000)
+    assert [f.path for f in window.folders_view.model.folders()] == [str(photo_folder)]
+
+
+def test_cancel_stops_the_scan_and_the_next_watch_scan_still_runs(qtbot, window, photo_folder):
+    window.client.cancel_event.set()  # as if Cancel was pressed before the worker got to the scan
+    with qtbot.waitSignal(window.client.worker.scanFinished, timeout=300_000) as done:
+        window.client._addRoot.emit(str(photo_folder))  # add_root() would clear the cancel first
+    assert done.args[0].cancelled
+    assert not window.client.cancel_event.is_set()
+    with qtbot.waitSignal(window.client.worker.scanFinished, timeout=120_000) as again:
+        shutil.copy(PHOTOS / BASES[1], photo_folder / "later.jpg")
+    assert not again.args[0].cancelled
