@@ -5,7 +5,8 @@ so a photo rotated by 90° finds its original). A pair is *linked* at a level wh
 
 - ``copy``: its cosine is at least ``copy_candidate_cosine`` and the :class:`PairVerifier` says
   the two are one capture (local features, one global transform, aligned agreement);
-- ``similar``: its cosine is at least ``similar_cosine``, or it is a linked copy pair.
+- ``similar``: its cosine is at least ``similar_cosine``, or the verifier found a copy or a
+  shared rigid scene (many RANSAC inliers) — so the similar level also holds the copies.
 
 Groups are built by greedy complete-link clustering over the candidate edges (best first): two
 groups merge only when *every* cross pair is linked (missing pairs are checked on demand) and
@@ -41,8 +42,12 @@ class GroupingConfig:
     """
 
     k: int = 10  # neighbours looked at per photo (and per view)
-    copy_candidate_cosine: float = 0.45  # below this a pair is never verified as a copy
+    copy_candidate_cosine: float = 0.50  # below this a pair is never verified as a copy
     similar_cosine: float = 0.70  # at or above this two photos are "similar shots"
+    # "similar" also links candidate pairs that share a rigid scene: this many RANSAC inliers
+    # (unrelated photos have under 5) at this inlier ratio, even below similar_cosine
+    similar_min_inliers: int = 15
+    similar_min_inlier_ratio: float = 0.25
     use_views: bool = True  # query with rotated/mirrored views too
     max_group_size: int = 500  # complete-link checks grow with the square of the group
     feature_cache_size: int = 256  # photos whose local features stay in memory during a run
@@ -226,7 +231,12 @@ class _Context:
         self.verdicts[key] = v
         return v
 
-    def linked(self, a: int, b: int) -> bool:
+    def linked(self, a: int, b: int, on_demand: bool = False) -> bool:
+        """Whether a pair may share a group at this level.
+
+        ``on_demand`` (the cross pairs of a merge) verifies regardless of the cosine floor: the
+        pair's groups are already linked, so the verifier, not the cosine, should decide.
+        """
         key = (a, b) if a < b else (b, a)
         got = self.links.get(key)
         if got is not None:
@@ -238,9 +248,12 @@ class _Context:
             ok = False
             if self.level == "similar" and c >= self.cfg.similar_cosine:
                 ok = True
-            elif c >= self.cfg.copy_candidate_cosine and self.paths:
+            elif (on_demand or c >= self.cfg.copy_candidate_cosine) and self.paths:
                 self._check_cancel()
-                ok = self.verdict(a, b).is_copy
+                v = self.verdict(a, b)
+                ok = v.is_copy or (self.level == "similar"
+                                   and v.inliers >= self.cfg.similar_min_inliers
+                                   and v.inlier_ratio >= self.cfg.similar_min_inlier_ratio)
         self.links[key] = ok
         return ok
 
@@ -300,9 +313,7 @@ class _Context:
             cross = [(x, y) for x in ma for y in mb if (x, y) != (a, b)]
             if any(frozenset((x, y)) in self.not_dup for x, y in cross):
                 continue
-            if any(self.cosine(x, y) < self.floor for x, y in cross):
-                continue
-            if not all(self.linked(x, y) for x, y in cross):
+            if not all(self.linked(x, y, on_demand=True) for x, y in cross):
                 continue
             new = ma + mb
             cid = ca if ca is not None else (cb if cb is not None else a)

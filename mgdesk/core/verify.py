@@ -9,10 +9,18 @@ image still disagrees. The verifier measures both:
 1. RootSIFT on the luminance at <= 640 px; mirrored copies are matched through a descriptor
    permutation (SIFT of a mirrored image = permuted SIFT), so no second extraction is needed.
 2. Ratio-test matches, RANSAC similarity (and homography when it explains clearly more).
-3. The other image is warped onto the lower-resolution one at <= 256 px, both are smoothed to a
-   common level, and per 16 px tile the cosine between the two gradient fields is taken (gradients
-   make it blind to brightness/contrast/tone edits). A copy agrees in nearly every textured tile;
-   another shot fails in the tiles with parallax or motion.
+3. The higher-resolution image is warped onto the other's frame (at its working scale). Per 16 px
+   tile the cosine between the two gradient fields is taken (gradients make it blind to
+   brightness/contrast/tone edits): a copy agrees in nearly every textured tile, another shot
+   fails where there is parallax or motion.
+4. Two photometric checks catch captures that align perfectly (tripod brackets, zoomed shots):
+   an edit derives one image from the other, so detail is lost in one direction only, and one
+   global tone curve maps one onto the other. Two captures each have detail the other lacks
+   (highlights in the dark frame, shadows in the bright one), or light that no curve explains.
+
+Thresholds (VerifyParams) are round values chosen by looking at the distributions of these
+measurements on a sample of nd-dev copy pairs and the nd-scenes pairs (so the nd-scenes figure is
+not a held-out figure); bench/verify_dev.py prints the figures, also per half of the groups.
 """
 
 from __future__ import annotations
@@ -30,10 +38,9 @@ from PIL import Image, ImageOps
 log = logging.getLogger(__name__)
 
 #: Bump when the verdicts change, so cached verdicts are invalidated.
-VERIFIER_VERSION = "sift-grad-1"
+VERIFIER_VERSION = "sift-grad-2"
 
 FEATURE_SIDE = 640
-RESIDUAL_SIDE = 256
 TILE = 16
 
 ImageLike = Union[str, os.PathLike, Image.Image, "LocalFeatures"]
@@ -63,12 +70,14 @@ class VerifyParams:
 
     ratio: float = 0.8  # Lowe ratio test
     ransac_px: float = 4.0  # reprojection threshold at the feature scale
-    min_inliers: int = 12
+    min_inliers: int = 8
     min_inlier_ratio: float = 0.15
-    tile_agree_cos: float = 0.6  # a tile agrees when its gradient fields' cosine is at least this
+    tile_agree_cos: float = 0.8  # a tile agrees when its gradient fields' cosine is at least this
     min_agree_fraction: float = 0.85  # share of textured overlap tiles that must agree
     min_tiles: int = 6  # fewer textured tiles than this: not enough evidence for a copy
-    min_coverage: float = 0.5  # share of the smaller image covered by the other one
+    min_coverage: float = 0.8  # share of the smaller image covered by the other one
+    max_texture_loss: float = 0.01  # detail missing both ways: two captures
+    max_tone_outliers: float = 0.3  # pixels off the best global tone curve
 
 
 @dataclass(frozen=True, eq=False)
@@ -78,9 +87,13 @@ class LocalFeatures:
     width: int
     height: int
     points: np.ndarray  # (n, 2) float32 keypoint positions at the working scale
-    descriptors: np.ndarray  # (n, 128) float32 RootSIFT, L2-normalised
-    raw: np.ndarray = field(repr=False)  # (n, 128) float32 SIFT, for the mirror permutation
+    raw: np.ndarray = field(repr=False)  # (n, 128) uint8 SIFT (compact; RootSIFT derives from it)
     gray: np.ndarray = field(repr=False)  # (h, w) uint8 luminance at the working scale
+
+    @property
+    def descriptors(self) -> np.ndarray:
+        """(n, 128) float32 RootSIFT, L2-normalised."""
+        return _rootsift(self.raw)
 
 
 @dataclass(frozen=True)
@@ -97,6 +110,8 @@ class Verdict:
 
 
 def _rootsift(desc: np.ndarray) -> np.ndarray:
+    if len(desc) == 0:
+        return np.zeros((0, 128), np.float32)
     desc = desc.astype(np.float32)
     desc /= desc.sum(axis=1, keepdims=True) + 1e-7
     return np.sqrt(desc)  # unit L2 norm since the L1 norm is 1
@@ -148,12 +163,14 @@ class PairVerifier:
         kps, desc = sift.detectAndCompute(gray, None)
         if desc is None or not kps:
             pts = np.zeros((0, 2), np.float32)
-            raw = np.zeros((0, 128), np.float32)
+            raw = np.zeros((0, 128), np.uint8)
         else:
-            pts = np.array([k.pt for k in kps], dtype=np.float32)
-            raw = desc.astype(np.float32)
-        return LocalFeatures(width=gray.shape[1], height=gray.shape[0], points=pts,
-                             descriptors=_rootsift(raw) if len(raw) else raw, raw=raw, gray=gray)
+            # OpenCV's SIFT reports positions 0.25 px too far right/down (its doubled first
+            # octave); unbiased positions matter for 90/180° and mirrored alignments
+            pts = np.array([k.pt for k in kps], dtype=np.float32) - 0.25
+            raw = np.clip(np.rint(desc), 0, 255).astype(np.uint8)  # OpenCV's values are integral
+        return LocalFeatures(width=gray.shape[1], height=gray.shape[0], points=pts, raw=raw,
+                             gray=gray)
 
     # -- per pair ------------------------------------------------------------------------
     def evidence(self, a: ImageLike, b: ImageLike) -> "Evidence":
@@ -179,16 +196,16 @@ class PairVerifier:
                 cand = (int(mask.sum()) if mask is not None else 0, len(ia), mirrored, model, H)
             if best is None or cand[0] > best[0]:
                 best = cand
-            if not mirrored and best[0] >= max(3 * p.min_inliers, 40):
+            if not mirrored and best[0] >= max(3 * p.min_inliers, 40) and best[0] >= 0.5 * best[1]:
                 break  # a clear direct match; no need to try the mirror
         n_in, n_match, mirrored, model, H = best
         if H is None or n_in < 4:
             return Evidence(n_in, n_match, n_in / max(n_match, 1), None, mirrored, "none",
                             0.0, 0, 0.0, min(len(fa.points), len(fb.points)))
         gb = fb.gray[:, ::-1] if mirrored else fb.gray
-        agree, n_tiles, coverage = _aligned_agreement(fa.gray, gb, H, p)
+        agree, n_tiles, coverage, loss, tone = _aligned_agreement(fa.gray, gb, H, p)
         return Evidence(n_in, n_match, n_in / max(n_match, 1), H, mirrored, model,
-                        agree, n_tiles, coverage, min(len(fa.points), len(fb.points)))
+                        agree, n_tiles, coverage, min(len(fa.points), len(fb.points)), loss, tone)
 
     def verify(self, a: ImageLike, b: ImageLike) -> Verdict:
         """Verdict for the pair; symmetric up to RANSAC randomness."""
@@ -219,6 +236,14 @@ class PairVerifier:
             return Verdict(False, score, n_in, ratio, residual, transform,
                            f"aligned images differ in {1 - e.agree:.0%} of the overlap "
                            "(parallax, motion or another shot)")
+        if e.texture_loss > p.max_texture_loss:
+            return Verdict(False, score, n_in, ratio, residual, transform,
+                           f"each image has detail the other lacks ({e.texture_loss:.1%} of the "
+                           "overlap): two captures, e.g. an exposure bracket")
+        if e.tone_outliers > p.max_tone_outliers:
+            return Verdict(False, score, n_in, ratio, residual, transform,
+                           f"no single tone curve maps one onto the other ({e.tone_outliers:.0%} "
+                           "of the pixels): different light or content")
         return Verdict(True, score, n_in, ratio, residual, transform,
                        f"one capture: {transform}, {n_in} inliers, "
                        f"{e.agree:.0%} of the overlap agrees")
@@ -238,6 +263,8 @@ class Evidence:
     tiles: int  # textured overlap tiles compared
     coverage: float  # share of the smaller image covered by the other
     keypoints: int = 0  # local features in the poorer of the two images
+    texture_loss: float = 0.0  # detail missing in both directions (two captures, not an edit)
+    tone_outliers: float = 0.0  # pixels no global tone curve explains
 
 
 def _ratio_matches(da: np.ndarray, db: np.ndarray, ratio: float) -> tuple[np.ndarray, np.ndarray]:
@@ -245,16 +272,16 @@ def _ratio_matches(da: np.ndarray, db: np.ndarray, ratio: float) -> tuple[np.nda
     if len(db) < 2:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
     sim = da @ db.T
-    top2 = np.argpartition(-sim, 1, axis=1)[:, :2]
-    s2 = np.take_along_axis(sim, top2, axis=1)
-    order = np.argsort(-s2, axis=1)
-    s2 = np.take_along_axis(s2, order, axis=1)
-    top2 = np.take_along_axis(top2, order, axis=1)
-    d1 = np.sqrt(np.maximum(2 - 2 * s2[:, 0], 0))
-    d2 = np.sqrt(np.maximum(2 - 2 * s2[:, 1], 0))
+    rows = np.arange(len(da))
+    best = sim.argmax(axis=1)
+    s1 = sim[rows, best]
+    sim[rows, best] = -np.inf
+    s2 = sim.max(axis=1)
+    d1 = np.sqrt(np.maximum(2 - 2 * s1, 0))
+    d2 = np.sqrt(np.maximum(2 - 2 * s2, 0))
     ok = d1 < ratio * d2
     ia = np.nonzero(ok)[0]
-    ib = top2[ok, 0]
+    ib = best[ok]
     # one-to-one: keep the best a for each b
     if len(ia):
         o = np.argsort(d1[ok])
@@ -293,65 +320,88 @@ def _describe(model: str, H: np.ndarray, mirrored: bool) -> str:
 
 
 def _aligned_agreement(ga: np.ndarray, gb: np.ndarray, H: np.ndarray, p: VerifyParams
-                       ) -> tuple[float, int, float]:
-    """Warp onto the lower-resolution image's frame at <= RESIDUAL_SIDE and compare gradients.
+                       ) -> tuple[float, int, float, float, float]:
+    """Warp onto the lower-resolution image's frame (at its working scale) and compare.
 
-    Returns (share of textured overlap tiles that agree, number of such tiles, coverage of the
-    smaller image by the other).
+    Returns (agree, tiles, coverage, texture_loss, tone_outliers):
+    agree — share of textured 16 px tiles whose gradient fields agree (cosine >= tile_agree_cos);
+    coverage — share of the smaller image covered by the other;
+    texture_loss — detail lost in *both* directions: min over the two images of the share of
+    tiles where that image has 4x the gradient energy of the other. An edit derives one image
+    from the other, so detail goes missing one way only; two captures (exposure brackets,
+    moving subjects, another viewpoint) each have detail the other lacks;
+    tone_outliers — share of pixels more than 12 grey levels off the best global tone curve
+    (binned conditional mean), the worse of the two directions.
     """
     scale = float(np.sqrt(abs(np.linalg.det(H[:2, :2]))))  # b pixels per a pixel
     if scale < 1:  # b holds the photo at lower resolution: compare in b's frame
         tgt, src, M = gb, ga, H
     else:
         tgt, src, M = ga, gb, np.linalg.inv(H)
-    # M maps src -> tgt. Reduce the target to RESIDUAL_SIDE.
-    f = min(1.0, RESIDUAL_SIDE / max(tgt.shape))
-    S = np.diag([f, f, 1.0])
-    th, tw = max(1, round(tgt.shape[0] * f)), max(1, round(tgt.shape[1] * f))
-    t = cv2.resize(tgt, (tw, th), interpolation=cv2.INTER_AREA) if f < 1 else tgt
+    th, tw = tgt.shape
     # pre-shrink the source to about the target's sampling, then warp the remaining transform
-    s_scale = float(np.sqrt(abs(np.linalg.det((S @ M)[:2, :2]))))
-    g = min(1.0, s_scale)
-    G = np.diag([g, g, 1.0])
+    g = min(1.0, float(np.sqrt(abs(np.linalg.det(M[:2, :2])))))
     s_small = cv2.resize(src, (max(1, round(src.shape[1] * g)), max(1, round(src.shape[0] * g))),
-                         interpolation=cv2.INTER_AREA) if g < 1 else src
-    W = S @ M @ np.linalg.inv(G)
+                         interpolation=cv2.INTER_AREA) if g < 0.9 else src
+    G = np.diag([s_small.shape[1] / src.shape[1], s_small.shape[0] / src.shape[0], 1.0])
+    W = M @ np.linalg.inv(G)
     warped = cv2.warpPerspective(s_small, W, (tw, th), flags=cv2.INTER_LINEAR,
                                  borderMode=cv2.BORDER_CONSTANT)
     valid = cv2.warpPerspective(np.full(s_small.shape, 255, np.uint8), W, (tw, th),
                                 flags=cv2.INTER_NEAREST, borderMode=cv2.BORDER_CONSTANT)
-    valid = cv2.erode(valid, np.ones((5, 5), np.uint8)) > 0
-    # coverage of the smaller image: of the target by the source, and of the source by the target
-    cov_t = float(valid.mean())
+    cov_t = float((valid > 0).mean())
     back = cv2.warpPerspective(np.full((th, tw), 255, np.uint8), np.linalg.inv(W),
                                (s_small.shape[1], s_small.shape[0]), flags=cv2.INTER_NEAREST)
-    cov_s = float((back > 0).mean())
-    coverage = max(cov_t, cov_s)
-
-    a = cv2.GaussianBlur(t.astype(np.float32), (0, 0), 1.0)
-    b = cv2.GaussianBlur(warped.astype(np.float32), (0, 0), 1.0)
-    gx_a, gy_a = cv2.Sobel(a, cv2.CV_32F, 1, 0), cv2.Sobel(a, cv2.CV_32F, 0, 1)
-    gx_b, gy_b = cv2.Sobel(b, cv2.CV_32F, 1, 0), cv2.Sobel(b, cv2.CV_32F, 0, 1)
+    coverage = max(cov_t, float((back > 0).mean()))
+    valid = cv2.erode(valid, np.ones((7, 7), np.uint8)) > 0
     ny, nx = th // TILE, tw // TILE
-    if ny == 0 or nx == 0:
-        return 0.0, 0, coverage
+    if ny == 0 or nx == 0 or not valid.any():
+        return 0.0, 0, coverage, 1.0, 1.0
 
     def tiles(x: np.ndarray) -> np.ndarray:
-        return x[: ny * TILE, : nx * TILE].reshape(ny, TILE, nx, TILE).sum(axis=(1, 3))
+        return x[: ny * TILE, : nx * TILE].reshape(ny, TILE, nx, TILE).mean(axis=(1, 3))
 
-    dot = tiles(gx_a * gx_b + gy_a * gy_b)
-    ea = tiles(gx_a ** 2 + gy_a ** 2)
-    eb = tiles(gx_b ** 2 + gy_b ** 2)
-    vfrac = tiles(valid.astype(np.float32)) / (TILE * TILE)
-    cos = dot / np.sqrt(ea * eb + 1e-6)
-    # texture floor: rms Sobel gradient of 8 grey levels per pixel in either image
-    floor = (8.0 ** 2) * TILE * TILE
-    use = (vfrac > 0.95) & (np.maximum(ea, eb) > floor)
+    vfrac = tiles(valid.astype(np.float32))
+    t32, w32 = tgt.astype(np.float32), warped.astype(np.float32)
+
+    def grads(x: np.ndarray, sigma: float) -> tuple[np.ndarray, np.ndarray]:
+        x = cv2.GaussianBlur(x, (0, 0), sigma)
+        return cv2.Sobel(x, cv2.CV_32F, 1, 0), cv2.Sobel(x, cv2.CV_32F, 0, 1)
+
+    # agreement of the gradient fields (blind to brightness/contrast/tone edits)
+    ax, ay = grads(t32, 1.5)
+    bx, by = grads(w32, 1.5)
+    ea, eb = tiles(ax * ax + ay * ay), tiles(bx * bx + by * by)
+    cos = tiles(ax * bx + ay * by) / np.sqrt(ea * eb + 1e-6)
+    use = (vfrac > 0.95) & (np.maximum(ea, eb) > 64.0)
     n = int(use.sum())
-    if n == 0:
-        return 0.0, 0, coverage
-    agree = float((cos[use] >= p.tile_agree_cos).mean())
-    return agree, n, coverage
+    agree = float((cos[use] >= p.tile_agree_cos).mean()) if n else 0.0
+
+    # detail lost in both directions
+    ax, ay = grads(t32, 1.0)
+    bx, by = grads(w32, 1.0)
+    ea, eb = tiles(ax * ax + ay * ay), tiles(bx * bx + by * by)
+    u = (vfrac > 0.95) & (np.maximum(ea, eb) > 64.0)
+    if u.any():
+        ratio = np.log((ea[u] + 16.0) / (eb[u] + 16.0))
+        texture_loss = float(min((ratio > np.log(4)).mean(), (ratio < -np.log(4)).mean()))
+    else:
+        texture_loss = 0.0
+
+    # one global tone curve explains the colours of an edit
+    ta, tb = cv2.GaussianBlur(t32, (0, 0), 1.0)[valid], cv2.GaussianBlur(w32, (0, 0), 1.0)[valid]
+    tone = max(_tone_outliers(ta, tb), _tone_outliers(tb, ta))
+    return agree, n, coverage, texture_loss, tone
+
+
+def _tone_outliers(x: np.ndarray, y: np.ndarray) -> float:
+    """Share of pixels whose y is more than 12 levels off the mean y of their x bin (32 bins)."""
+    if len(x) == 0:
+        return 1.0
+    bins = np.clip((x / 8).astype(np.int64), 0, 31)
+    cnt = np.bincount(bins, minlength=32)
+    mean = np.bincount(bins, y, 32) / np.maximum(cnt, 1)
+    return float(np.mean(np.abs(y - mean[bins]) > 12.0))
 
 
 def _score(n_in: int, ratio: float, agree: float | None, p: VerifyParams) -> float:

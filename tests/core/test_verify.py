@@ -30,6 +30,21 @@ def test_an_edited_copy_verifies_as_a_copy(verifier, copy):
     assert v.inliers >= verifier.params.min_inliers and 0 < v.score <= 1
 
 
+@pytest.mark.parametrize("a, b", [
+    ("flow_DogDance__frame10.jpg", "flow_DogDance__frame11.jpg"),  # consecutive video frames
+    ("stereo_kitti15_000046__image_2_000046_10.jpg", "stereo_kitti15_000046__image_3_000046_10.jpg"),
+    ("hdr_exposures__img01.jpg", "hdr_exposures__img05.jpg"),  # exposure bracket
+    ("video_ytvos_1007__00000693.jpg", "video_ytvos_1007__00000702.jpg"),
+    ("ukbench_0000__ukbench00000.jpg", "ukbench_0000__ukbench00001.jpg"),  # another viewpoint
+    ("pano_vfx_csie__IMG_8709.jpg", "pano_vfx_csie__IMG_8711.jpg"),  # overlapping panorama shots
+])
+def test_another_shot_of_the_same_scene_is_not_a_copy(verifier, a, b):
+    v = verifier.verify(SCENES / a, SCENES / b)
+    assert not v.is_copy, v.reason
+    assert v.inliers >= verifier.params.min_inliers  # they do match geometrically: the
+    # photometric evidence is what rejects them
+
+
 def test_a_mirrored_copy_verifies_and_says_mirrored(verifier, tmp_path):
     im = ImageOps.exif_transpose(Image.open(DEV / "g0003_orig.jpg")).convert("RGB")
     path = tmp_path / "mirror.jpg"
