@@ -38,7 +38,7 @@ from PIL import Image, ImageOps
 log = logging.getLogger(__name__)
 
 #: Bump when the verdicts change, so cached verdicts are invalidated.
-VERIFIER_VERSION = "sift-grad-2"
+VERIFIER_VERSION = "sift-grad-3"
 
 FEATURE_SIDE = 640
 TILE = 16
@@ -78,6 +78,8 @@ class VerifyParams:
     min_coverage: float = 0.8  # share of the smaller image covered by the other one
     max_texture_loss: float = 0.01  # detail missing both ways: two captures
     max_tone_outliers: float = 0.3  # pixels off the best global tone curve
+    # the same pixels give the same keypoints: median inlier error (px) stays sub-pixel
+    max_match_error: float = 0.5
 
 
 @dataclass(frozen=True, eq=False)
@@ -190,22 +192,25 @@ class PairVerifier:
                 db, pb = fb.descriptors, fb.points
             ia, ib = _ratio_matches(fa.descriptors, db, p.ratio)
             if len(ia) < 4:
-                cand = (0, len(ia), mirrored, "none", None)
+                cand = (0, len(ia), mirrored, "none", None, 9.0)
             else:
                 model, H, mask = _fit(fa.points[ia], pb[ib], p.ransac_px)
-                cand = (int(mask.sum()) if mask is not None else 0, len(ia), mirrored, model, H)
+                n = int(mask.sum()) if mask is not None else 0
+                err = _match_error(fa.points[ia][mask], pb[ib][mask], H) if n else 9.0
+                cand = (n, len(ia), mirrored, model, H, err)
             if best is None or cand[0] > best[0]:
                 best = cand
             if not mirrored and best[0] >= max(3 * p.min_inliers, 40) and best[0] >= 0.5 * best[1]:
                 break  # a clear direct match; no need to try the mirror
-        n_in, n_match, mirrored, model, H = best
+        n_in, n_match, mirrored, model, H, err = best
         if H is None or n_in < 4:
             return Evidence(n_in, n_match, n_in / max(n_match, 1), None, mirrored, "none",
-                            0.0, 0, 0.0, min(len(fa.points), len(fb.points)))
+                            0.0, 0, 0.0, min(len(fa.points), len(fb.points)), match_error=err)
         gb = fb.gray[:, ::-1] if mirrored else fb.gray
         agree, n_tiles, coverage, loss, tone = _aligned_agreement(fa.gray, gb, H, p)
         return Evidence(n_in, n_match, n_in / max(n_match, 1), H, mirrored, model,
-                        agree, n_tiles, coverage, min(len(fa.points), len(fb.points)), loss, tone)
+                        agree, n_tiles, coverage, min(len(fa.points), len(fb.points)), loss, tone,
+                        err)
 
     def verify(self, a: ImageLike, b: ImageLike) -> Verdict:
         """Verdict for the pair; symmetric up to RANSAC randomness."""
@@ -232,6 +237,10 @@ class PairVerifier:
         if e.tiles < p.min_tiles:
             return Verdict(False, score, n_in, ratio, residual, transform,
                            "too little texture in the overlap to compare")
+        if e.match_error > p.max_match_error:
+            return Verdict(False, score, n_in, ratio, residual, transform,
+                           f"matched points disagree by {e.match_error:.2f} px after alignment "
+                           "(parallax or another capture)")
         if e.agree < p.min_agree_fraction:
             return Verdict(False, score, n_in, ratio, residual, transform,
                            f"aligned images differ in {1 - e.agree:.0%} of the overlap "
@@ -265,6 +274,7 @@ class Evidence:
     keypoints: int = 0  # local features in the poorer of the two images
     texture_loss: float = 0.0  # detail missing in both directions (two captures, not an edit)
     tone_outliers: float = 0.0  # pixels no global tone curve explains
+    match_error: float = 0.0  # median inlier reprojection error, in the lower-resolution image's px
 
 
 def _ratio_matches(da: np.ndarray, db: np.ndarray, ratio: float) -> tuple[np.ndarray, np.ndarray]:
@@ -305,6 +315,14 @@ def _fit(pa: np.ndarray, pb: np.ndarray, thr: float):
     if best[1] is None:
         return "none", None, None
     return best[0], best[1], best[2].ravel().astype(bool)
+
+
+def _match_error(pa: np.ndarray, pb: np.ndarray, H: np.ndarray) -> float:
+    """Median reprojection error of inliers, in pixels of the lower-resolution image."""
+    proj = cv2.perspectiveTransform(pa[None].astype(np.float64), H)[0]
+    err = np.linalg.norm(proj - pb, axis=1)
+    scale = float(np.sqrt(abs(np.linalg.det(H[:2, :2]))))
+    return float(np.median(err) / max(scale, 1.0))
 
 
 def _sane_homography(H: np.ndarray) -> bool:
