@@ -69,11 +69,14 @@ def run_mgdesk_library(folders: dict[str, Path], workdir: Path) -> list[ToolResu
         start = time.perf_counter()
         report = library.scan([folder])
         scan_s = time.perf_counter() - start
-        log.info("mgdesk scanned %s in %.1f s: %s", dataset, scan_s, report)
+        log.info("mgdesk scanned %s in %.1f s: %s new, %s embedded, %s errors", dataset, scan_s,
+                 getattr(report, "new", "?"), getattr(report, "embedded", "?"),
+                 getattr(report, "errors", "?"))
         for level in LEVELS:
             start = time.perf_counter()
             groups = library.groups(level=level)
             group_s = time.perf_counter() - start
+            log.info("mgdesk %s on %s: %d groups in %.1f s", level, dataset, len(groups), group_s)
             rows[level].groups[dataset] = [
                 [Path(_member_path(m)).name for m in g.members] for g in groups
             ]
@@ -82,7 +85,7 @@ def run_mgdesk_library(folders: dict[str, Path], workdir: Path) -> list[ToolResu
         if callable(close):
             close()
     for row in rows.values():
-        row.note = "time = scan + grouping"
+        row.note = "time = scan + grouping at that level"
     return list(rows.values())
 
 
@@ -151,7 +154,7 @@ def _shipped_whitening(name: str | None):
 
 
 def figures(row: ToolResult, truths: dict[str, Truth]) -> dict:
-    out: dict = {"name": row.name, "seconds": row.seconds, "note": row.note}
+    out: dict = {"name": row.name, "seconds": row.seconds, "note": row.note, "groups": row.groups}
     if row.missing:
         out["missing"] = row.missing
         return out
