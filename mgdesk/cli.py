@@ -214,6 +214,37 @@ def cmd_errors(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_models(args: argparse.Namespace) -> int:
+    from mgdesk.core.embedding import available_cards, load_card
+    from mgdesk.core.embedding.backbones import WeightsError
+
+    if args.action == "import-multigrain":
+        if not args.file:
+            raise CliError("import-multigrain needs the checkpoint FILE")
+        from mgdesk.core.embedding.importing import import_multigrain
+        try:
+            card = import_multigrain(args.file, name=args.name)
+        except WeightsError as e:
+            raise CliError(str(e)) from None
+        print(f"imported {args.file} as model {card.name!r}; use it with --model {card.name}")
+        return 0
+    cards = []
+    for name in available_cards():
+        try:
+            card = load_card(name)
+        except (KeyError, TypeError, ValueError) as e:
+            print(f"mgdesk: warning: model card {name} is unreadable: {e}", file=sys.stderr)
+            continue
+        cards.append({"name": card.name, "trunk": card.trunk, "side": card.retrieval_side,
+                      "p_retrieval": card.p_retrieval, "licence": card.licence})
+    if args.json:
+        _emit({"models": cards})
+    else:
+        for c in cards:
+            print(f"{c['name']:16} {c['trunk']:24} side {c['side']:4}  p {c['p_retrieval']:g}  {c['licence']}")
+    return 0
+
+
 def cmd_gui(args: argparse.Namespace) -> int:
     try:
         from mgdesk.gui.app import run
@@ -254,6 +285,10 @@ def build_parser() -> argparse.ArgumentParser:
     command("undo", cmd_undo, "undo the last trash/move")
     command("status", cmd_status, "library status", json_flag=True)
     command("errors", cmd_errors, "files that could not be read", json_flag=True)
+    p = command("models", cmd_models, "list models, or import a MultiGrain ResNet-50 checkpoint", json_flag=True)
+    p.add_argument("action", nargs="?", choices=("list", "import-multigrain"), default="list")
+    p.add_argument("file", nargs="?", metavar="FILE", help="checkpoint file for import-multigrain")
+    p.add_argument("--name", default="multigrain-r50", help="model name for the import")
     sub.add_parser("gui", help="open the window").set_defaults(func=cmd_gui)
     return parser
 

@@ -175,3 +175,17 @@ def test_scan_with_the_real_model_through_the_command_line(tmp_path):
                           capture_output=True, text=True, env=env, cwd=Path(__file__).parents[1], timeout=300)
     groups = json.loads(proc.stdout)["groups"]
     assert len(groups) == 1 and len(groups[0]["members"]) == 2
+
+
+def test_models_lists_the_shipped_cards_as_json(capsys):
+    assert main(["models", "--json"]) == 0
+    names = [m["name"] for m in json.loads(capsys.readouterr().out)["models"]]
+    assert "lite0" in names
+
+
+def test_importing_a_file_that_is_not_a_checkpoint_is_a_one_line_error(tmp_path, capsys):
+    bogus = tmp_path / "weights.pth"
+    bogus.write_text("definitely not torch")
+    assert main(["models", "import-multigrain", str(bogus)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("mgdesk: error:") and err.count("\n") == 1
