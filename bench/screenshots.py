@@ -59,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     photos = build_library(tmp, args.groups, args.distractors)
 
-    from PySide6.QtCore import QEventLoop, QTimer
+    from PySide6.QtCore import QEventLoop, QObject, Slot
     from PySide6.QtWidgets import QApplication
 
     from mgdesk.gui.main_window import MainWindow
@@ -70,25 +70,31 @@ def main(argv: list[str] | None = None) -> int:
         module, attr = args.factory.split(":")
         factory = getattr(importlib.import_module(module), attr)
 
+    class Catcher(QObject):
+        """Receives a worker signal on the GUI thread (a bound slot, queued), after the window's own slots."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.payloads: list[object] = []
+
+        @Slot(object)
+        def catch(self, payload: object) -> None:
+            self.payloads.append(payload)
+
     def wait(signal, action=None, timeout: float = args.timeout) -> object:
-        """Connect first, then run `action`, then spin until `signal` fires (the worker may answer at once)."""
-        loop = QEventLoop()
-        got: list[object] = []
-
-        def done(*values) -> None:
-            got.append(values[0] if values else None)
-            loop.quit()
-
-        signal.connect(done)
+        """Connect first, then run `action`, then spin until `signal` has been delivered."""
+        catcher = Catcher()
+        signal.connect(catcher.catch)
         if action is not None:
             action()
-        if not got:
-            QTimer.singleShot(int(timeout * 1000), loop.quit)
-            loop.exec()
-        signal.disconnect(done)
-        if not got:
+        end = time.monotonic() + timeout
+        while not catcher.payloads and time.monotonic() < end:
+            app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
+            time.sleep(0.01)
+        signal.disconnect(catcher.catch)
+        if not catcher.payloads:
             raise TimeoutError(f"no {signal} within {timeout} s")
-        return got[0]
+        return catcher.payloads[0]
 
     def settle(ms: int = 1500) -> None:
         """Let thumbnails arrive: spin the loop while the pool works."""
@@ -139,10 +145,36 @@ def main(argv: list[str] | None = None) -> int:
     window.show_page("Tags")
     if window.tags_view.tag_model.rowCount():
         wait(window.client.worker.tagPhotosReady, lambda: window.tags_view.table.selectRow(0))
-    if window.tags_view.albums.count():
-        wait(window.client.worker.albumTagsReady, lambda: window.tags_view.albums.setCurrentRow(0))
+    if window.tags_view.albums.count():  # the last album: a subfolder with photos of its own
+        last_album = window.tags_view.albums.count() - 1
+        wait(window.client.worker.albumTagsReady, lambda: window.tags_view.albums.setCurrentRow(last_album))
     settle(2500)
     shot(window, "06_tags")
+
+    # 50,000 photos in a grid: rows come in batches and only visible rows ask for thumbnails
+    grid, model = window.tags_view.grid, window.tags_view.photos
+    paths = [e.path for e in window.search_view.model.entries()] or [query]
+    t = time.perf_counter()
+    model.set_photos([paths[i % len(paths)] for i in range(50_000)])
+    settle(50)
+    t_reset = time.perf_counter() - t
+    loaded = time.perf_counter()
+    while model.canFetchMore(model.index(-1, 0)):  # what scrolling to the end does, batch by batch
+        model.fetchMore(model.index(-1, 0))
+    app.processEvents()
+    t_fetch = time.perf_counter() - loaded
+    bar = grid.verticalScrollBar()
+    pages, worst, t = 0, 0.0, time.perf_counter()
+    while bar.value() < bar.maximum() and pages < 400:
+        s0 = time.perf_counter()
+        bar.setValue(bar.value() + bar.pageStep())
+        grid.viewport().repaint()  # paint the newly visible rows now (data(), thumbnails from memory)
+        worst = max(worst, time.perf_counter() - s0)
+        pages += 1
+    t_scroll = time.perf_counter() - t
+    print(f"grid of 50,000: set_photos {t_reset * 1000:.0f} ms, all {model.rowCount()} rows fetched in "
+          f"{t_fetch * 1000:.0f} ms; {pages} pages scrolled at {t_scroll / max(pages, 1) * 1000:.1f} ms/page "
+          f"(worst {worst * 1000:.1f} ms)")
 
     window.show_page("Folders")
     wait(window.client.worker.foldersReady, window.client.folders)

@@ -154,6 +154,11 @@ class DuplicatesView(QWidget):
             self.compare.set_group(None)
         self._update_buttons()
 
+    def set_scanning(self, scanning: bool) -> None:
+        """While a scan runs, an empty list means "not yet", not "none"."""
+        self.empty.setText("Scanning… groups appear when the scan finishes." if scanning
+                           else "No duplicate groups at this level.")
+
     def set_generation_floor(self, generation: int) -> None:
         self._generation_shown = min(self._generation_shown, generation)
 

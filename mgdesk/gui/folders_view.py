@@ -87,7 +87,7 @@ class FoldersView(QWidget):
                 self.table.selectRow(row)
         self.errors.clear()
         for path, message in result.error_files:
-            self.errors.addItem(f"{path} — {message}" if message else path)
+            self.errors.addItem(message if path in message else (f"{path} — {message}" if message else path))
         n = len(result.error_files)
         self.errors_title.setText(f"Files that could not be read: {n if n else 'none'}")
         self._update_buttons()

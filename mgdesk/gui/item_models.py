@@ -71,20 +71,26 @@ class PhotoItemModel(QAbstractListModel):
         return self._size
 
     def set_photos(self, entries: Sequence[PhotoEntry | str]) -> None:
+        """Replace the photos; strings are paths."""
         self.beginResetModel()
-        self._entries = [e if isinstance(e, PhotoEntry) else PhotoEntry(str(e)) for e in entries]
+        # plain strings stay strings (no object per photo); PhotoEntry only where there is a score
+        self._entries = list(entries)
         self._loaded = min(self.BATCH, len(self._entries))
-        self._row_of = {e.path: i for i, e in enumerate(self._entries)}
+        self._row_of = {(e if isinstance(e, str) else e.path): i for i, e in enumerate(self._entries)}
         self.endResetModel()
 
+    def _entry(self, row: int) -> PhotoEntry:
+        e = self._entries[row]
+        return PhotoEntry(e) if isinstance(e, str) else e
+
     def entries(self) -> list[PhotoEntry]:
-        return list(self._entries)
+        return [self._entry(i) for i in range(len(self._entries))]
 
     def total(self) -> int:
         return len(self._entries)
 
     def path(self, row: int) -> str:
-        return self._entries[row].path
+        return self._entry(row).path
 
     # -- lazy loading
     def rowCount(self, parent: Index = QModelIndex()) -> int:
@@ -106,7 +112,7 @@ class PhotoItemModel(QAbstractListModel):
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole):
         if not index.isValid() or index.row() >= self._loaded or index.column() != 0:
             return None
-        entry = self._entries[index.row()]
+        entry = self._entry(index.row())
         if role == Qt.ItemDataRole.DisplayRole:
             if entry.caption is not None:
                 return entry.caption

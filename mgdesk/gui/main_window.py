@@ -261,6 +261,7 @@ class MainWindow(QMainWindow):
     @Slot(object)
     def _on_progress(self, p: ScanProgress) -> None:
         self.last_progress = p
+        self.duplicates.set_scanning(True)
         if p.phase == "walk":  # still finding files: the total is not known yet
             self.progress.setRange(0, 0)
             self.rate_label.setText("")
@@ -277,6 +278,7 @@ class MainWindow(QMainWindow):
 
     @Slot(object)
     def _on_scan_finished(self, done: ScanDone) -> None:
+        self.duplicates.set_scanning(False)
         for widget in (self.progress, self.rate_label, self.eta_label):
             widget.hide()
         prefix = "Scan cancelled" if done.cancelled else ("Folder changes picked up" if done.source == "watch"

@@ -86,7 +86,7 @@ class TagsView(QWidget):
     @Slot(object)
     def show_album_tags(self, result: AlbumTagsResult) -> None:
         if not result.tags:
-            text = "no tags yet"
+            text = "no dominant tags (too few tagged photos directly in this folder)"
         else:
             text = ", ".join(f"{label} ({share:.0%})" if share <= 1 else f"{label} ({share:g})"
                              for label, share in result.tags[:8])

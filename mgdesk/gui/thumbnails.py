@@ -75,10 +75,13 @@ class _Job(QRunnable):
 
     def run(self) -> None:  # pool thread: QImage only, no QPixmap, no DB
         try:
-            image = decode_thumbnail(self._path, self._size)
-            self._loader._finished.emit(self._path, self._size, image, "")
+            image, error = decode_thumbnail(self._path, self._size), ""
         except Exception as exc:  # every failure becomes a per-file message, never a crash
-            self._loader._finished.emit(self._path, self._size, QImage(), str(exc) or type(exc).__name__)
+            image, error = QImage(), str(exc) or type(exc).__name__
+        try:
+            self._loader._finished.emit(self._path, self._size, image, error)
+        except RuntimeError:  # the loader was deleted while this job ran (window closing): nobody to tell
+            log.debug("thumbnail for %s finished after its loader was gone", self._path)
 
 
 class ThumbnailLoader(QObject):

@@ -341,7 +341,12 @@ class LibraryWorker(QObject):
         self._guard("scan", lambda: self._scan(roots, source="scan"))
 
     def _scan(self, roots: tuple[str, ...], source: str) -> None:
-        roots = tuple(r for r in roots if r not in self._paused)
+        paused = self._paused
+        roots = tuple(r for r in roots if r not in paused)
+        missing = tuple(r for r in roots if not os.path.isdir(r))
+        if missing:  # e.g. an unplugged disk: skip it, scan the others, keep its photos in the library
+            self.failed.emit(WorkerError("scan", "Folder not found (skipped): " + ", ".join(missing)))
+            roots = tuple(r for r in roots if r not in missing)
         if not roots:
             return
         started = time.monotonic()

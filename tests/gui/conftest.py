@@ -79,9 +79,47 @@ def window(qtbot, settings, library_factory):
 
 
 @pytest.fixture
-def scanned(qtbot, window, photo_folder):
+def scanned(qtbot, wait_for, window, photo_folder):
     """The window after adding the photo folder and waiting, through signals, for the scan and the groups."""
-    with qtbot.waitSignal(window.client.worker.scanFinished, timeout=300_000):
+    with wait_for(window.client.worker.scanFinished):
         window.add_folder(str(photo_folder))
     qtbot.waitUntil(lambda: window.duplicates.model.rowCount() > 0, timeout=120_000)
     return window
+
+
+@pytest.fixture
+def wait_for(qtbot):
+    """`with wait_for(worker.signal) as got:` … then `got.payload`.
+
+    The worker emits from its own thread; a bound @Slot on a GUI-thread QObject receives it queued, after
+    the window's own slots connected earlier, so the views are up to date when the wait ends (qtbot's
+    waitSignal would be called on the worker thread, before them).
+    """
+    from contextlib import contextmanager
+
+    from PySide6.QtCore import QObject, Slot
+
+    class Catcher(QObject):
+        def __init__(self) -> None:
+            super().__init__()
+            self.payloads: list[object] = []
+
+        @Slot(object)
+        def catch(self, payload: object) -> None:
+            self.payloads.append(payload)
+
+        @property
+        def payload(self) -> object:
+            return self.payloads[0]
+
+    @contextmanager
+    def waiting(signal, timeout: int = 300_000):
+        catcher = Catcher()
+        signal.connect(catcher.catch)
+        try:
+            yield catcher
+            qtbot.waitUntil(lambda: bool(catcher.payloads), timeout=timeout)
+        finally:
+            signal.disconnect(catcher.catch)
+
+    return waiting

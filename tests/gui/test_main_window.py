@@ -41,17 +41,17 @@ def test_the_library_lives_in_the_worker_thread_not_the_gui_thread(window, libra
     assert window.client.thread is not window.thread()
 
 
-def test_adding_a_folder_scans_it_and_shows_the_copy_group(qtbot, window, photo_folder):
+def test_adding_a_folder_scans_it_and_shows_the_copy_group(qtbot, wait_for, window, photo_folder):
     ticks: list[int] = []
     timer = QTimer()
     timer.setInterval(20)
     timer.timeout.connect(lambda: ticks.append(1) if window.busy else None)
     timer.start()
-    with qtbot.waitSignal(window.client.worker.scanFinished, timeout=300_000) as done:
+    with wait_for(window.client.worker.scanFinished, timeout=300_000) as done:
         window.add_folder(str(photo_folder))
     timer.stop()
     assert ticks, "the GUI event loop kept running while the worker scanned"
-    assert done.args[0].errors == 1  # the corrupt file, and the scan went on past it
+    assert done.payload.errors == 1  # the corrupt file, and the scan went on past it
     qtbot.waitUntil(lambda: window.duplicates.model.rowCount() > 0, timeout=120_000)
     assert group_paths(window) == [{BASES[0], "edited_copy.jpg"}]
     assert window.stack.currentWidget() is window.duplicates
@@ -71,21 +71,21 @@ def test_a_corrupt_file_shows_as_an_error_in_the_folders_view(qtbot, scanned, ph
                for i in range(scanned.folders_view.errors.count()))
 
 
-def test_a_trashed_copy_comes_back_on_undo(qtbot, scanned, photo_folder):
+def test_a_trashed_copy_comes_back_on_undo(qtbot, wait_for, scanned, photo_folder):
     asked = accept_and_record(scanned)
     copy = photo_folder / "edited_copy.jpg"
     size_mb = copy.stat().st_size / 1e6
     scanned.duplicates.list.setFocus()
-    with qtbot.waitSignal(scanned.client.worker.actionDone, timeout=60_000):
+    with wait_for(scanned.client.worker.actionDone, timeout=60_000):
         qtbot.keyClick(scanned.duplicates.list, Qt.Key.Key_Delete)  # trash the unchecked member
     assert len(asked) == 1
     assert "Move 1 file" in asked[0] and f"{size_mb:.1f} MB" in asked[0]
     assert not copy.exists()
     assert (photo_folder / BASES[0]).exists()
-    with qtbot.waitSignal(scanned.client.worker.actionDone, timeout=60_000) as undone:
+    with wait_for(scanned.client.worker.actionDone, timeout=60_000) as undone:
         qtbot.keyClick(scanned, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     assert copy.exists()
-    assert str(copy) in undone.args[0].paths
+    assert str(copy) in undone.payload.paths
 
 
 def test_declining_the_confirmation_removes_nothing(qtbot, scanned, photo_folder):
@@ -97,15 +97,15 @@ def test_declining_the_confirmation_removes_nothing(qtbot, scanned, photo_folder
     assert sorted(p.name for p in photo_folder.iterdir()) == sorted([*BASES, "edited_copy.jpg", "corrupt.jpg"])
 
 
-def test_keep_all_survives_a_rescan(qtbot, scanned):
-    with qtbot.waitSignal(scanned.client.worker.actionDone, timeout=60_000):
+def test_keep_all_survives_a_rescan(qtbot, wait_for, scanned):
+    with wait_for(scanned.client.worker.actionDone, timeout=60_000):
         scanned.duplicates.keep_all_button.click()
     qtbot.waitUntil(lambda: scanned.duplicates.model.rowCount() == 0, timeout=60_000)
-    with qtbot.waitSignal(scanned.client.worker.scanFinished, timeout=300_000):
+    with wait_for(scanned.client.worker.scanFinished, timeout=300_000):
         scanned.rescan()
-    with qtbot.waitSignal(scanned.client.worker.groupsReady, timeout=60_000) as got:
+    with wait_for(scanned.client.worker.groupsReady, timeout=60_000) as got:
         scanned.duplicates.request_groups()
-    assert got.args[0].groups == ()
+    assert got.payload.groups == ()
     assert scanned.duplicates.model.rowCount() == 0
 
 
@@ -119,11 +119,11 @@ def test_search_by_example_ranks_the_copy_first(qtbot, scanned, photo_folder):
     assert scores == sorted(scores, reverse=True)
 
 
-def test_a_photo_copied_into_a_watched_folder_appears_without_a_rescan(qtbot, scanned, photo_folder):
+def test_a_photo_copied_into_a_watched_folder_appears_without_a_rescan(qtbot, wait_for, scanned, photo_folder):
     new = photo_folder / "arrived.jpg"
-    with qtbot.waitSignal(scanned.client.worker.scanFinished, timeout=120_000) as done:
+    with wait_for(scanned.client.worker.scanFinished, timeout=120_000) as done:
         shutil.copy(PHOTOS / BASES[1], new)
-    assert done.args[0].source == "watch"
+    assert done.payload.source == "watch"
 
     def two_groups() -> bool:
         return {BASES[1], "arrived.jpg"} in group_paths(scanned)
@@ -143,36 +143,36 @@ def test_j_and_k_move_between_groups(qtbot, window):
     assert view.current_row() == 0
 
 
-def test_a_tag_shows_its_photos_and_an_album_its_dominant_tags(qtbot, scanned, photo_folder):
+def test_a_tag_shows_its_photos_and_an_album_its_dominant_tags(qtbot, wait_for, scanned, photo_folder):
     scanned.show_page("Tags")
     view = scanned.tags_view
     qtbot.waitUntil(lambda: view.tag_model.rowCount() > 0, timeout=60_000)
-    with qtbot.waitSignal(scanned.client.worker.tagPhotosReady, timeout=60_000) as got:
+    with wait_for(scanned.client.worker.tagPhotosReady, timeout=60_000) as got:
         view.table.selectRow(0)
     label, count = view.tag_model.tag(0), int(view.tag_model.index(0, 1).data())
-    assert got.args[0].label == label and len(got.args[0].paths) == count
+    assert got.payload.label == label and len(got.payload.paths) == count
     qtbot.waitUntil(lambda: view.photos.rowCount() == count, timeout=60_000)
     assert all(Path(e.path).parent == photo_folder for e in view.photos.entries())
     assert view.albums.count() == 1
-    with qtbot.waitSignal(scanned.client.worker.albumTagsReady, timeout=60_000) as album:
+    with wait_for(scanned.client.worker.albumTagsReady, timeout=60_000) as album:
         view.albums.setCurrentRow(0)
-    assert album.args[0].folder == str(photo_folder)
+    assert album.payload.folder == str(photo_folder)
 
 
-def test_a_paused_folder_holds_new_photos_as_pending_until_resumed(qtbot, scanned, photo_folder):
+def test_a_paused_folder_holds_new_photos_as_pending_until_resumed(qtbot, wait_for, scanned, photo_folder):
     scanned.client.set_paused(str(photo_folder), True)
     qtbot.waitUntil(lambda: scanned.folders_view.model.folder(0).paused, timeout=60_000)
     shutil.copy(PHOTOS / BASES[2], photo_folder / "while_paused.jpg")
     qtbot.waitUntil(lambda: scanned.folders_view.model.folder(0).pending == 1, timeout=60_000)
     assert scanned.folders_view.model.folder(0).photos == 4  # held, not scanned
-    with qtbot.waitSignal(scanned.client.worker.scanFinished, timeout=120_000) as done:
+    with wait_for(scanned.client.worker.scanFinished, timeout=120_000) as done:
         scanned.client.set_paused(str(photo_folder), False)
-    assert done.args[0].source == "watch"
+    assert done.payload.source == "watch"
     qtbot.waitUntil(lambda: scanned.folders_view.model.folder(0).photos == 5, timeout=60_000)
     assert scanned.folders_view.model.folder(0).pending == 0
 
 
-def test_dropping_a_folder_on_the_window_adds_and_scans_it(qtbot, window, photo_folder):
+def test_dropping_a_folder_on_the_window_adds_and_scans_it(qtbot, wait_for, window, photo_folder):
     from PySide6.QtCore import QMimeData, QPointF, QUrl
     from PySide6.QtGui import QDropEvent
 
@@ -180,19 +180,35 @@ def test_dropping_a_folder_on_the_window_adds_and_scans_it(qtbot, window, photo_
     mime.setUrls([QUrl.fromLocalFile(str(photo_folder))])
     event = QDropEvent(QPointF(20, 20), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
                        Qt.KeyboardModifier.NoModifier)
-    with qtbot.waitSignal(window.client.worker.scanFinished, timeout=300_000) as done:
+    with wait_for(window.client.worker.scanFinished, timeout=300_000) as done:
         window.dropEvent(event)
-    assert done.args[0].roots == (str(photo_folder),)
+    assert done.payload.roots == (str(photo_folder),)
     qtbot.waitUntil(lambda: window.stack.currentWidget() is not window.empty_state, timeout=60_000)
     assert [f.path for f in window.folders_view.model.folders()] == [str(photo_folder)]
 
 
-def test_cancel_stops_the_scan_and_the_next_watch_scan_still_runs(qtbot, window, photo_folder):
+def test_cancel_stops_the_scan_and_the_next_watch_scan_still_runs(qtbot, wait_for, window, photo_folder):
     window.client.cancel_event.set()  # as if Cancel was pressed before the worker got to the scan
-    with qtbot.waitSignal(window.client.worker.scanFinished, timeout=300_000) as done:
+    with wait_for(window.client.worker.scanFinished, timeout=300_000) as done:
         window.client._addRoot.emit(str(photo_folder))  # add_root() would clear the cancel first
-    assert done.args[0].cancelled
+    assert done.payload.cancelled
     assert not window.client.cancel_event.is_set()
-    with qtbot.waitSignal(window.client.worker.scanFinished, timeout=120_000) as again:
+    with wait_for(window.client.worker.scanFinished, timeout=120_000) as again:
         shutil.copy(PHOTOS / BASES[1], photo_folder / "later.jpg")
-    assert not again.args[0].cancelled
+    assert not again.payload.cancelled
+
+
+def test_a_missing_watched_folder_is_skipped_and_reported_while_the_others_scan(qtbot, wait_for, scanned,
+                                                                                  photo_folder, tmp_path):
+    other = tmp_path / "Elsewhere"
+    other.mkdir()
+    shutil.copy(PHOTOS / BASES[1], other / "x.jpg")
+    with wait_for(scanned.client.worker.scanFinished):
+        scanned.add_folder(str(other))
+    shutil.rmtree(other)  # as if its disk were unplugged
+    with wait_for(scanned.client.worker.failed) as failed, wait_for(scanned.client.worker.scanFinished) as done:
+        scanned.rescan()
+    assert str(other) in failed.payload.message
+    assert done.payload.roots == (str(photo_folder),)
+    qtbot.waitUntil(lambda: "missing" in [scanned.folders_view.model.index(r, 4).data()
+                                          for r in range(scanned.folders_view.model.rowCount())], timeout=60_000)
