@@ -245,6 +245,60 @@ def cmd_models(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_train(args: argparse.Namespace) -> int:
+    from mgdesk.train import TrainConfig
+    from mgdesk.train.export import ExportError, check_name, default_name, export_model
+    from mgdesk.train.fit import MIN_PHOTOS, TrainError, fit
+
+    name = args.name or default_name(args.model)
+    try:
+        check_name(name)
+    except ExportError as e:
+        raise CliError(str(e)) from None
+    with _library(args) as lib:
+        ids, _ = lib.repo.descriptors(lib.model)
+        paths = sorted(f.path for f in lib.repo.files_by_ids(ids.tolist()).values())
+    if len(paths) < MIN_PHOTOS:
+        raise CliError(f"the library has {len(paths)} photo(s) embedded with {args.model}; fine-tuning needs "
+                       f"at least {MIN_PHOTOS}: run `mgdesk scan FOLDER --model {args.model}` first")
+    config = TrainConfig(base_model=args.model, epochs=args.epochs, batch_size=args.batch_size,
+                         input_size=args.size, device=args.device, max_photos=args.max_photos, lr=args.lr)
+    bars: dict[str, _Progress] = {}
+
+    def show(p: Any) -> None:
+        if args.jsonl_progress:
+            print(json.dumps({"event": "progress", **p.to_json()}), flush=True)
+            return
+        if p.phase not in bars:
+            for bar in bars.values():
+                bar.close()
+            bars[p.phase] = _Progress("labelling" if p.phase == "labels" else "training")
+        bars[p.phase](p)
+
+    try:
+        result = fit(paths, config, progress=show)
+    except TrainError as e:
+        raise CliError(str(e)) from None
+    except KeyboardInterrupt:
+        raise CliError("training interrupted; no model written") from None
+    finally:
+        for bar in bars.values():
+            bar.close()
+    summary = {"model": name, "base": args.model, "photos": len(result.paths), "skipped": len(result.skipped),
+               "steps": result.steps, "first_loss": result.first_loss, "last_loss": result.last_loss,
+               "beta": round(result.beta, 4), "seconds": round(result.seconds, 1)}
+    card, card_path = export_model(result.net, result.base_card, name, extra={"fine_tuned": {
+        **summary, "date": time.strftime("%Y-%m-%d %H:%M:%S"), "config": config.to_dict()}})
+    if args.jsonl_progress:
+        print(json.dumps({"event": "done", **summary, "card": str(card_path), "weights": card.weights}), flush=True)
+        return 0
+    print(f"fine-tuned {args.model} on {len(result.paths)} photos: {result.steps} steps in {result.seconds:.0f} s, "
+          f"loss {result.first_loss:.3f} -> {result.last_loss:.3f}")
+    print(f"wrote model {name!r} ({card_path})")
+    print(f"use it: mgdesk scan FOLDER --model {name}   (then --model {name} with dupes, search, tags)")
+    return 0
+
+
 def cmd_gui(args: argparse.Namespace) -> int:
     try:
         from mgdesk.gui.app import run
@@ -289,6 +343,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("action", nargs="?", choices=("list", "import-multigrain"), default="list")
     p.add_argument("file", nargs="?", metavar="FILE", help="checkpoint file for import-multigrain")
     p.add_argument("--name", default="multigrain-r50", help="model name for the import")
+    p = command("train", cmd_train, "fine-tune the model on the library's photos; writes a new model")
+    p.add_argument("--name", help="name of the new model (default: MODEL-ft-DATE)")
+    p.add_argument("--epochs", type=int, default=3)
+    p.add_argument("--batch-size", type=int, default=24)
+    p.add_argument("--size", type=int, default=None, help="training crop side in pixels (default: the model's)")
+    p.add_argument("--lr", type=float, default=None, help="learning rate (default: 0.01 x batch / 512)")
+    p.add_argument("--device", choices=("cpu", "cuda"), default=None, help="default: CUDA when available")
+    p.add_argument("--max-photos", type=int, default=None, help="train on a random subset of this size")
+    p.add_argument("--jsonl-progress", action="store_true", help="one JSON object per line on stdout")
     sub.add_parser("gui", help="open the window").set_defaults(func=cmd_gui)
     return parser
 

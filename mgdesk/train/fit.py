@@ -135,6 +135,8 @@ def fit(paths: Sequence[str], config: TrainConfig = TrainConfig(), progress: Pro
         raise TrainError(f"need at least {MIN_PHOTOS} photos to fine-tune, the library has {len(paths)}")
     torch.manual_seed(config.seed)
     device = pick_device(config.device)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise TrainError("CUDA is not available here; train on the CPU (--device cpu)")
     card = load_card(config.base_model)
     started = time.monotonic()
 
