@@ -52,7 +52,7 @@ class PhotoItemModel(QAbstractListModel):
     """A flat list of photos for icon grids; rows are exposed in batches (fetchMore) and thumbnails are only
     requested for the rows a view actually paints, so 50,000 photos cost a list of strings, not widgets."""
 
-    BATCH = 256
+    BATCH = 4096  # each fetch relayouts the view: a few big batches beat many small ones at 50,000
 
     def __init__(self, thumbnails: ThumbnailLoader, size: int = 160, parent=None) -> None:
         super().__init__(parent)

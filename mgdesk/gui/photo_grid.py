@@ -6,7 +6,8 @@ import os
 
 from PySide6.QtCore import QModelIndex, QPoint, QSize, Qt, QUrl, Signal, Slot
 from PySide6.QtGui import QAction, QDesktopServices
-from PySide6.QtWidgets import QAbstractItemView, QListView, QMenu, QWidget
+from PySide6.QtWidgets import (QAbstractItemView, QListView, QMenu, QStyledItemDelegate, QStyleOptionViewItem,
+                               QWidget)
 
 from mgdesk.gui.item_models import PathRole, PhotoItemModel
 
@@ -15,6 +16,17 @@ def open_in_file_manager(path: str) -> bool:
     """Show the folder holding `path` (the portable part of "reveal in file manager")."""
     folder = path if os.path.isdir(path) else os.path.dirname(path)
     return QDesktopServices.openUrl(QUrl.fromLocalFile(folder))
+
+
+class _CenteredDelegate(QStyledItemDelegate):
+    """Thumbnail on top, caption centred below it, as icon mode would draw it."""
+
+    def initStyleOption(self, option: QStyleOptionViewItem, index: QModelIndex) -> None:  # noqa: N802
+        super().initStyleOption(option, index)
+        option.decorationPosition = QStyleOptionViewItem.Position.Top
+        option.decorationAlignment = Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignBottom
+        option.displayAlignment = Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop
+        option.features |= QStyleOptionViewItem.ViewItemFeature.WrapText
 
 
 class PhotoGrid(QListView):
@@ -27,14 +39,18 @@ class PhotoGrid(QListView):
         super().__init__(parent)
         size = model.thumbnail_size
         self.setModel(model)
-        self.setViewMode(QListView.ViewMode.IconMode)
+        # a wrapping left-to-right list with uniform item sizes lays out as a grid in O(rows) with no
+        # per-item geometry; icon mode keeps a rect per item and relayouts slowly at 50,000 rows
+        self.setViewMode(QListView.ViewMode.ListMode)
+        self.setFlow(QListView.Flow.LeftToRight)
+        self.setWrapping(True)
         self.setResizeMode(QListView.ResizeMode.Adjust)
         self.setMovement(QListView.Movement.Static)
         self.setUniformItemSizes(True)
-        self.setLayoutMode(QListView.LayoutMode.Batched)
-        self.setBatchSize(200)
+        self.setLayoutMode(QListView.LayoutMode.SinglePass)
         self.setIconSize(QSize(size, size))
-        self.setGridSize(QSize(size + 24, size + 40))
+        self.setGridSize(QSize(size + 24, size + 44))
+        self.setItemDelegate(_CenteredDelegate(self))
         self.setWordWrap(True)
         self.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         self.setSpacing(4)

@@ -5,10 +5,11 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import queue
 from collections import OrderedDict
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, QTimer, Signal, Slot
 from PySide6.QtGui import QImage, QPixmap
 
 from mgdesk import paths
@@ -66,22 +67,29 @@ def decode_thumbnail(path: str, size: int) -> QImage:
 
 
 class _Job(QRunnable):
-    def __init__(self, loader: "ThumbnailLoader", path: str, size: int) -> None:
+    """Decodes one thumbnail on a pool thread and puts the result on a plain queue.
+
+    It emits no Qt signal and touches no QObject: the GUI thread drains the queue. Jobs are not
+    auto-deleted; the loader holds them until their result is drained, so Python and C++ agree on
+    who owns them (emitting from pool threads / auto-deleting Python runnables crashed PySide6 6.12
+    under load).
+    """
+
+    def __init__(self, results: queue.SimpleQueue, path: str, size: int) -> None:
         super().__init__()
-        self._loader = loader
-        self._path = path
-        self._size = size
-        self.setAutoDelete(True)
+        self._results = results
+        self.path = path
+        self.size = size
+        self.started = False
+        self.setAutoDelete(False)
 
     def run(self) -> None:  # pool thread: QImage only, no QPixmap, no DB
+        self.started = True
         try:
-            image, error = decode_thumbnail(self._path, self._size), ""
+            image, error = decode_thumbnail(self.path, self.size), ""
         except Exception as exc:  # every failure becomes a per-file message, never a crash
             image, error = QImage(), str(exc) or type(exc).__name__
-        try:
-            self._loader._finished.emit(self._path, self._size, image, error)
-        except RuntimeError:  # the loader was deleted while this job ran (window closing): nobody to tell
-            log.debug("thumbnail for %s finished after its loader was gone", self._path)
+        self._results.put((self.path, self.size, image, error))
 
 
 class ThumbnailLoader(QObject):
@@ -93,7 +101,6 @@ class ThumbnailLoader(QObject):
 
     ready = Signal(str, int)
     failed = Signal(str, int, str)
-    _finished = Signal(str, int, QImage, str)
 
     def __init__(self, parent: QObject | None = None, *, threads: int = 2, memory_items: int = 2000) -> None:
         super().__init__(parent)
@@ -101,10 +108,13 @@ class ThumbnailLoader(QObject):
         self._pool.setMaxThreadCount(max(1, threads))
         self._memory: OrderedDict[tuple[str, int], QPixmap] = OrderedDict()
         self._memory_items = memory_items
-        self._in_flight: set[tuple[str, int]] = set()
+        self._jobs: dict[tuple[str, int], _Job] = {}  # in flight; held until drained
         self._errors: dict[tuple[str, int], str] = {}
         self._priority = 0
-        self._finished.connect(self._on_finished)
+        self._results: queue.SimpleQueue = queue.SimpleQueue()
+        self._drain = QTimer(self)
+        self._drain.setInterval(25)
+        self._drain.timeout.connect(self._drain_results)
 
     def pixmap(self, path: str, size: int, *, request: bool = True) -> QPixmap | None:
         key = (path, size)
@@ -121,17 +131,20 @@ class ThumbnailLoader(QObject):
 
     def request(self, path: str, size: int) -> None:
         key = (path, size)
-        if key in self._in_flight or key in self._memory or key in self._errors:
+        if key in self._jobs or key in self._memory or key in self._errors:
             return
-        self._in_flight.add(key)
+        job = _Job(self._results, path, size)
+        self._jobs[key] = job
         # the most recently asked-for (i.e. visible now) thumbnails are decoded first
         self._priority = min(self._priority + 1, 2**30)
-        self._pool.start(_Job(self, path, size), self._priority)
+        self._pool.start(job, self._priority)
+        if not self._drain.isActive():
+            self._drain.start()
 
     def cancel_pending(self) -> None:
         """Drop queued (not yet started) jobs, e.g. when a grid is reset."""
         self._pool.clear()
-        self._in_flight.clear()
+        self._jobs = {k: j for k, j in self._jobs.items() if j.started}
 
     def forget(self, path: str) -> None:
         for key in [k for k in (*self._memory, *self._errors) if k[0] == path]:
@@ -139,12 +152,24 @@ class ThumbnailLoader(QObject):
             self._errors.pop(key, None)
 
     def wait(self, msecs: int = 30000) -> bool:
-        return self._pool.waitForDone(msecs)
+        done = self._pool.waitForDone(msecs)
+        self._drain_results()
+        return done
 
-    @Slot(str, int, QImage, str)
+    @Slot()
+    def _drain_results(self) -> None:
+        while True:
+            try:
+                path, size, image, error = self._results.get_nowait()
+            except queue.Empty:
+                break
+            self._jobs.pop((path, size), None)
+            self._on_finished(path, size, image, error)
+        if not self._jobs:
+            self._drain.stop()
+
     def _on_finished(self, path: str, size: int, image: QImage, error: str) -> None:
         key = (path, size)
-        self._in_flight.discard(key)
         if error or image.isNull():
             self._errors[key] = error or "could not decode"
             self.failed.emit(path, size, self._errors[key])
