@@ -43,7 +43,7 @@ class GroupingConfig:
 
     k: int = 10  # neighbours looked at per photo (and per view)
     copy_candidate_cosine: float = 0.50  # below this a pair is never verified as a copy
-    similar_cosine: float = 0.70  # at or above this two photos are "similar shots"
+    similar_cosine: float = 0.60  # at or above this two photos are "similar shots"
     # "similar" also links candidate pairs that share a rigid scene: this many RANSAC inliers
     # (unrelated photos have under 5) at this inlier ratio, even below similar_cosine
     similar_min_inliers: int = 15
