@@ -284,6 +284,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     finally:
         for bar in bars.values():
             bar.close()
+    if result.cancelled:
+        raise CliError("training cancelled; no model written")
     summary = {"model": name, "base": args.model, "photos": len(result.paths), "skipped": len(result.skipped),
                "steps": result.steps, "first_loss": result.first_loss, "last_loss": result.last_loss,
                "beta": round(result.beta, 4), "seconds": round(result.seconds, 1)}
