@@ -21,8 +21,17 @@ def open_in_file_manager(path: str) -> bool:
 class _CenteredDelegate(QStyledItemDelegate):
     """Thumbnail on top, caption centred below it, as icon mode would draw it."""
 
+    def __init__(self, size: int, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._size = size
+
+    def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex) -> QSize:  # noqa: N802
+        # every cell the same: a square thumbnail box and two caption lines (uniform sizes: asked once)
+        return QSize(self._size + 20, self._size + 40)
+
     def initStyleOption(self, option: QStyleOptionViewItem, index: QModelIndex) -> None:  # noqa: N802
         super().initStyleOption(option, index)
+        option.decorationSize = QSize(self._size, self._size)  # portrait or landscape: same box, same baseline
         option.decorationPosition = QStyleOptionViewItem.Position.Top
         option.decorationAlignment = Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignBottom
         option.displayAlignment = Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop
@@ -50,7 +59,7 @@ class PhotoGrid(QListView):
         self.setLayoutMode(QListView.LayoutMode.SinglePass)
         self.setIconSize(QSize(size, size))
         self.setGridSize(QSize(size + 24, size + 44))
-        self.setItemDelegate(_CenteredDelegate(self))
+        self.setItemDelegate(_CenteredDelegate(size, self))
         self.setWordWrap(True)
         self.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         self.setSpacing(4)
