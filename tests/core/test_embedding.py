@@ -141,7 +141,7 @@ def test_class_names_are_the_thousand_imagenet_classes():
 def embedder():
     from mgdesk.core.embedding import Embedder
 
-    return Embedder("lite0", device="cpu", view_angles=(90, 180, 270))
+    return Embedder("lite0", device="cpu", view_angles=(90, 180, 270), view_side=256)
 
 
 def test_real_photos_get_their_imagenet_class(embedder):

@@ -142,6 +142,11 @@ def resnet50_features() -> tuple[nn.Sequential, nn.Linear]:
     return features, net.fc
 
 
+def _first_line(exc: BaseException) -> str:
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return lines[0] if lines else type(exc).__name__
+
+
 def read_multigrain_checkpoint(path: str | Path) -> dict[str, torch.Tensor]:
     """Tensors of an official MultiGrain checkpoint, read without executing pickled code."""
     path = Path(path)
@@ -152,7 +157,7 @@ def read_multigrain_checkpoint(path: str | Path) -> dict[str, torch.Tensor]:
     except Exception as exc:  # weights_only refuses arbitrary objects: that is the point
         raise WeightsError(
             f"{path} is not a MultiGrain checkpoint that can be read safely "
-            f"(only tensors and plain containers are accepted): {exc}"
+            f"(only tensors and plain containers are accepted): {_first_line(exc)}"
         ) from exc
     state = ckpt.get("model_state", ckpt) if isinstance(ckpt, dict) else None
     if not isinstance(state, dict):
