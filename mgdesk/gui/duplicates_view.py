@@ -41,8 +41,9 @@ class DuplicatesView(QWidget):
         bar.addSpacing(12)
         bar.addWidget(QLabel("Similarity"))
         self.slider = QSlider(Qt.Orientation.Horizontal)
-        self.slider.setRange(50, 99)
+        self.slider.setRange(30, 99)
         self.slider.setValue(int(round(threshold * 100)))
+        self._slider_moved = False  # until the user moves it, the engine's own threshold applies
         self.slider.setFixedWidth(180)
         self.slider.setToolTip("Threshold for the similar level; groups are recomputed as you move it")
         bar.addWidget(self.slider)
@@ -118,7 +119,9 @@ class DuplicatesView(QWidget):
     # -- state
     @property
     def threshold(self) -> float | None:
-        return self.slider.value() / 100.0 if self.level.currentText() == "similar" else None
+        if self.level.currentText() != "similar" or not self._slider_moved:
+            return None
+        return self.slider.value() / 100.0
 
     def current_group(self) -> GroupInfo | None:
         rows = self.list.selectionModel().selectedRows()
@@ -229,6 +232,7 @@ class DuplicatesView(QWidget):
         self.slider_value.setText(f"{value / 100:.2f}")
         self.slider.setEnabled(self.level.currentText() == "similar")
         if emit:
+            self._slider_moved = True
             self._debounce.start()
 
     @Slot()

@@ -213,3 +213,14 @@ def test_a_missing_watched_folder_is_skipped_and_reported_while_the_others_scan(
     assert done.payload.roots == (str(photo_folder),)
     qtbot.waitUntil(lambda: "missing" in [scanned.folders_view.model.index(r, 4).data()
                                           for r in range(scanned.folders_view.model.rowCount())], timeout=60_000)
+
+
+def test_the_similarity_slider_regroups_in_the_worker_with_its_threshold(qtbot, wait_for, scanned):
+    view = scanned.duplicates
+    with wait_for(scanned.client.worker.groupsReady) as similar:
+        view.level.setCurrentText("similar")
+    assert similar.payload.level == "similar" and similar.payload.threshold is None  # the engine's default
+    with wait_for(scanned.client.worker.groupsReady) as strict:
+        view.slider.setValue(99)
+    assert strict.payload.threshold == 0.99
+    qtbot.waitUntil(lambda: view.summary.text().startswith(f"{len(strict.payload.groups)} group"), timeout=60_000)
