@@ -224,3 +224,33 @@ def test_the_similarity_slider_regroups_in_the_worker_with_its_threshold(qtbot, 
         view.slider.setValue(99)
     assert strict.payload.threshold == 0.99
     qtbot.waitUntil(lambda: view.summary.text().startswith(f"{len(strict.payload.groups)} group"), timeout=60_000)
+
+
+def test_the_compare_pane_highlights_what_differs_from_the_suggested_keeper(scanned):
+    cards = {Path(c.member.path).name: c for c in scanned.duplicates.compare.cards}
+    keeper, copy = cards[BASES[0]], cards["edited_copy.jpg"]
+    assert keeper.keep.isChecked() and not copy.keep.isChecked()
+    assert keeper.reason.text().startswith("Suggested")
+    assert not any(v.property("differs") for v in keeper.values.values())
+    differs = {name for name, v in copy.values.items() if v.property("differs")}
+    assert {"Dimensions", "File size"} <= differs and "Folder" not in differs
+
+
+def test_find_similar_from_a_photo_context_menu_and_by_dropping_an_image(qtbot, wait_for, scanned, photo_folder):
+    from PySide6.QtCore import QMimeData, QPointF, QUrl
+    from PySide6.QtGui import QDropEvent
+
+    menu_actions = scanned.tags_view.grid.context_actions(str(photo_folder / BASES[0]))
+    with wait_for(scanned.client.worker.searchReady) as got:
+        next(a for a in menu_actions if a.text() == "Find similar").trigger()
+    assert scanned.stack.currentWidget() is scanned.search_view
+    assert Path(got.payload.hits[0].path).name == "edited_copy.jpg"
+
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(photo_folder / "edited_copy.jpg"))])
+    drop = QDropEvent(QPointF(5, 5), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                      Qt.KeyboardModifier.NoModifier)
+    with wait_for(scanned.client.worker.searchReady) as dropped:
+        scanned.search_view.dropEvent(drop)
+    assert dropped.payload.query == str(photo_folder / "edited_copy.jpg")
+    assert Path(dropped.payload.hits[0].path).name == BASES[0]
