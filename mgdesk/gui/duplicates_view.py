@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import QItemSelection, QSize, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QListView, QPushButton, QSlider, QSplitter,
-                               QVBoxLayout, QWidget)
+                               QStyledItemDelegate, QStyleOptionViewItem, QVBoxLayout, QWidget)
 
 from mgdesk.gui.compare_pane import ComparePane
 from mgdesk.gui.item_models import GroupItemModel, human_size
@@ -13,6 +13,14 @@ from mgdesk.gui.thumbnails import ThumbnailLoader
 from mgdesk.gui.worker import GroupInfo, GroupsResult, MemberInfo
 
 LEVELS = ("exact", "copy", "similar")
+
+
+class _GroupDelegate(QStyledItemDelegate):
+    """Thumbnails in a fixed square box, so every row's text starts at the same x."""
+
+    def initStyleOption(self, option: QStyleOptionViewItem, index) -> None:  # noqa: N802
+        super().initStyleOption(option, index)
+        option.decorationSize = QSize(96, 96)
 
 
 class DuplicatesView(QWidget):
@@ -57,6 +65,7 @@ class DuplicatesView(QWidget):
         self.list = QListView()
         self.list.setModel(self.model)
         self.list.setIconSize(QSize(96, 96))
+        self.list.setItemDelegate(_GroupDelegate(self.list))
         self.list.setUniformItemSizes(True)
         self.list.setWordWrap(True)
         self.list.setSpacing(2)
