@@ -13,7 +13,6 @@ from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKe
 from PySide6.QtWidgets import (QFileDialog, QLabel, QListWidget, QListWidgetItem, QMainWindow, QMessageBox,
                                QProgressBar, QPushButton, QStackedWidget, QWidget, QHBoxLayout)
 
-from mgdesk.gui import pyside_guard
 from mgdesk.gui.duplicates_view import DuplicatesView
 from mgdesk.gui.folders_view import EmptyState, FoldersView
 from mgdesk.gui.item_models import human_size
@@ -53,7 +52,6 @@ class MainWindow(QMainWindow):
                  library_factory: Callable[..., Any] | None = None, watch: bool = True,
                  scan_on_start: bool = True) -> None:
         super().__init__()
-        pyside_guard.install()  # before the first of many signals: see the module's docstring
         self.setWindowTitle("mgdesk")
         self.resize(1280, 800)
         self.setAcceptDrops(True)
