@@ -227,7 +227,13 @@ class _Context:
         if fa is None or fb is None:
             v = Verdict(False, 0.0, 0, 0.0, 1.0, "none", "photo could not be read")
         else:
-            v = self.verifier.verify(fa, fb)
+            try:
+                v = self.verifier.verify(fa, fb)
+            except Exception as exc:  # one bad pair must not stop the run; not cached
+                log.warning("verification of %s and %s failed: %s", first, second, exc)
+                self.verdicts[key] = Verdict(False, 0.0, 0, 0.0, 1.0, "none",
+                                             f"verification failed: {exc}")
+                return self.verdicts[key]
             if ck is not None:
                 self.cache.put(ck, v)
         self.verdicts[key] = v

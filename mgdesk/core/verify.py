@@ -207,7 +207,11 @@ class PairVerifier:
             return Evidence(n_in, n_match, n_in / max(n_match, 1), None, mirrored, "none",
                             0.0, 0, 0.0, min(len(fa.points), len(fb.points)), match_error=err)
         gb = fb.gray[:, ::-1] if mirrored else fb.gray
-        agree, n_tiles, coverage, loss, tone = _aligned_agreement(fa.gray, gb, H, p)
+        try:
+            agree, n_tiles, coverage, loss, tone = _aligned_agreement(fa.gray, gb, H, p)
+        except (cv2.error, np.linalg.LinAlgError) as exc:  # numerically degenerate transform
+            log.debug("alignment failed: %s", exc)
+            agree, n_tiles, coverage, loss, tone = 0.0, 0, 0.0, 1.0, 1.0
         return Evidence(n_in, n_match, n_in / max(n_match, 1), H, mirrored, model,
                         agree, n_tiles, coverage, min(len(fa.points), len(fb.points)), loss, tone,
                         err)
@@ -312,8 +316,8 @@ def _fit(pa: np.ndarray, pb: np.ndarray, thr: float):
         n_h = int(mask_h.sum()) if mask_h is not None else 0
         if H is not None and n_h > 1.25 * n_a + 4 and _sane_homography(H):
             best = ("perspective", H, mask_h)
-    if best[1] is None:
-        return "none", None, None
+    if best[1] is None or not _sane_homography(best[1]):
+        return "none", None, None  # degenerate fit (e.g. scale ~0): no usable transform
     return best[0], best[1], best[2].ravel().astype(bool)
 
 

@@ -174,3 +174,17 @@ def test_the_similar_level_also_holds_copies_below_the_similar_cosine(verifier):
     groups = find_groups([1, 2], vecs, "similar", image_paths=paths, config=config, verifier=verifier)
     assert [g.members for g in groups] == [(1, 2)]
     assert find_groups([1, 2], vecs, "similar", config=config) == []
+
+
+class ExplodingVerifier(PairVerifier):
+    def verify(self, a, b):
+        raise RuntimeError("boom")
+
+
+def test_a_pair_whose_verification_fails_is_not_grouped_and_the_run_goes_on():
+    paths = {1: str(DEV / "g0001_orig.jpg"), 2: str(DEV / "g0001_color.jpg")}
+    vecs = np.stack([unit([1, 0.01, 0]), unit([1, 0, 0.01])])
+    cache = DictCache()
+    assert find_groups([1, 2], vecs, "copy", image_paths=paths, photo_keys={1: "a", 2: "b"},
+                       verdict_cache=cache, verifier=ExplodingVerifier()) == []
+    assert cache.puts == 0  # a failure is not remembered as a verdict
