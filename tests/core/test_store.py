@@ -27,15 +27,15 @@ def test_a_migration_on_an_existing_database_backs_it_up_first(tmp_path):
     repo.insert_file({"path": "/p/a.jpg", "size": 1, "mtime_ns": 1, "status": "ok"})
     repo.close()
 
-    def v2_add_notes(db):
+    def v_next_add_notes(db):
         db.execute("ALTER TABLE files ADD COLUMN note TEXT")
 
     from mgdesk.core.store import db as dbmod
     conn = dbmod.connect(path, migrate=False)
-    applied = run_migrations(conn, path, migrations=[*dbmod.MIGRATIONS, v2_add_notes])
-    assert applied == ["v2_add_notes"]
+    applied = run_migrations(conn, path, migrations=[*dbmod.MIGRATIONS, v_next_add_notes])
+    assert applied == ["v_next_add_notes"]
     assert schema_version(conn) == SCHEMA_VERSION + 1
-    backups = list(tmp_path.glob("lib.sqlite.v1.*.bak"))
+    backups = list(tmp_path.glob(f"lib.sqlite.v{SCHEMA_VERSION}.*.bak"))
     assert len(backups) == 1
     old = sqlite3.connect(backups[0])
     assert old.execute("SELECT path FROM files").fetchall() == [("/p/a.jpg",)]
@@ -103,3 +103,22 @@ def test_status_counts_cover_every_status(tmp_path):
     repo.insert_file({"path": "/p/a.jpg", "size": 1, "mtime_ns": 1, "status": "ok"})
     repo.insert_file({"path": "/p/b.jpg", "size": 1, "mtime_ns": 1, "status": FileStatus.ERROR})
     assert repo.status_counts() == {"ok": 1, "error": 1, "missing": 0, "pending": 0}
+
+
+def test_a_version_1_database_is_backed_up_and_gains_the_exif_field_count(tmp_path):
+    import sqlite3
+
+    from mgdesk.core.store import db as dbmod
+
+    path = tmp_path / "v1.sqlite"
+    raw = connect(path, migrate=False)
+    dbmod.run_migrations(raw, path, migrations=dbmod.MIGRATIONS[:1])
+    raw.execute("INSERT INTO files (path, folder, size, mtime_ns, status, first_seen, last_seen) "
+                "VALUES ('/p/a.jpg', '/p', 1, 1, 'ok', 0, 0)")
+    raw.close()
+    repo = Repository(connect(path))
+    assert schema_version(repo.db) == SCHEMA_VERSION >= 2
+    assert repo.file_by_path("/p/a.jpg").exif_fields is None
+    backups = list(tmp_path.glob("v1.sqlite.v1.*.bak"))
+    assert backups, "the version-1 database was not backed up before migrating"
+    assert sqlite3.connect(backups[0]).execute("PRAGMA user_version").fetchone()[0] == 1

@@ -171,7 +171,12 @@ def _v1_initial_schema(db: sqlite_utils.Database) -> None:
 Migration = Callable[[sqlite_utils.Database], None]
 
 # Append only: never edit or reorder a released migration. user_version = number applied.
-MIGRATIONS: list[Migration] = [_v1_initial_schema]
+def _v2_exif_fields(db: sqlite_utils.Database) -> None:
+    """How many EXIF fields a file has: keep-best prefers the copy with the richer metadata."""
+    db.execute("ALTER TABLE files ADD COLUMN exif_fields INTEGER")
+
+
+MIGRATIONS: list[Migration] = [_v1_initial_schema, _v2_exif_fields]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -37,10 +37,11 @@ class FileRecord:
     error_message: str | None
     first_seen: float
     last_seen: float
+    exif_fields: int | None = None
 
     @classmethod
     def from_row(cls, row: dict) -> FileRecord:
-        values = {name: row[name] for name in cls.__dataclass_fields__}
+        values = {name: row.get(name) for name in cls.__dataclass_fields__}
         values["status"] = FileStatus(values["status"])
         return cls(**values)
 
