@@ -317,7 +317,8 @@ class Library:
         members = [(f, s) for f, s in members if f.status in (FileStatus.OK, FileStatus.ERROR)]
         if not members:
             return GroupView(level, (), 0)
-        infos = [MemberInfo(f.path, f.width or 0, f.height or 0, f.size, f.format, f.captured) for f, _ in members]
+        infos = [MemberInfo(f.path, f.width or 0, f.height or 0, f.size, f.format, f.captured,
+                            f.exif_fields or 0) for f, _ in members]
         keep, reason = choose_keeper(infos)
         out = []
         for i, (f, score) in enumerate(members):
