@@ -153,6 +153,21 @@ def test_real_photos_get_their_imagenet_class(embedder):
         assert label in top5, (result.path, top5)
 
 
+CAT_CLASSES = {"tabby", "tiger cat", "Persian cat", "Siamese cat", "Egyptian cat", "cougar", "lynx",
+               "leopard", "snow leopard", "jaguar", "lion", "tiger", "cheetah"}
+
+
+def test_cat_photos_have_a_cat_class_in_their_top_five_and_others_do_not(embedder):
+    names = class_names()
+    cats = ["bsd100_img_007.jpg", "bsd100_img_016.jpg", "bsd100_img_078.jpg"]  # tiger, leopard, cougar
+    others = ["set14_img_011.jpg", "urban100_img_005.jpg"]  # a butterfly, a building
+    results = list(embedder.embed_paths([PHOTOS / f for f in cats + others]))
+    for result in results[: len(cats)]:
+        assert CAT_CLASSES & {names[c] for c, _ in result.top_classes}, result.path
+    for result in results[len(cats):]:
+        assert not CAT_CLASSES & {names[c] for c, p in result.top_classes if p > 0.05}, result.path
+
+
 def test_the_same_photo_decoded_twice_gives_identical_descriptors(embedder, tmp_path):
     src = PHOTOS / "bsd100_img_010.jpg"
     shutil.copy(src, tmp_path / "copy.jpg")
