@@ -16,10 +16,13 @@ connected components would chain unrelated photos into mega-groups.
 
 from __future__ import annotations
 
+import heapq
 import logging
+import os
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable, Mapping, Protocol, Sequence
 
 import numpy as np
@@ -44,12 +47,16 @@ class GroupingConfig:
     """
 
     k: int = 10  # neighbours looked at per photo (and per view)
-    copy_candidate_cosine: float = 0.50  # below this a pair is never verified as a copy
-    similar_cosine: float = 0.60  # at or above this two photos are "similar shots"
-    # "similar" also links candidate pairs that share a rigid scene: this many RANSAC inliers
-    # (unrelated photos have under 5) at this inlier ratio, even below similar_cosine
+    copy_candidate_cosine: float = 0.55  # below this a pair is never verified as a copy
+    # similar level: copy groups and single photos merge as units when the mean score over their
+    # cross pairs is at least similar_cosine and every cross pair is at least similar_pair_floor
+    similar_cosine: float = 0.60
+    similar_pair_floor: float = 0.45
+    # a verified shared rigid scene (this many RANSAC inliers at this inlier ratio; unrelated
+    # photos have under 5) scores a pair at least similar_scene_score
     similar_min_inliers: int = 15
     similar_min_inlier_ratio: float = 0.25
+    similar_scene_score: float = 0.9
     use_views: bool = True  # query with rotated/mirrored views too
     max_group_size: int = 500  # complete-link checks grow with the square of the group
     feature_cache_size: int = 256  # photos whose local features stay in memory during a run
@@ -57,7 +64,8 @@ class GroupingConfig:
     def __post_init__(self) -> None:
         if self.k < 1:
             raise ValueError("k must be at least 1")
-        for name in ("copy_candidate_cosine", "similar_cosine"):
+        for name in ("copy_candidate_cosine", "similar_cosine", "similar_pair_floor",
+                     "similar_scene_score"):
             if not -1.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"{name} must be a cosine in [-1, 1]")
 
@@ -99,6 +107,81 @@ def verdict_key(key_a: str, key_b: str) -> str:
     return f"{VERIFIER_VERSION}:{lo}:{hi}"
 
 
+class FeatureStore:
+    """Per-photo local features on disk (``<folder>/<content hash>.bin``), bounded in size.
+
+    Computing SIFT features is most of a photo's verification cost, and a rescan does not change
+    a photo whose content hash is the same, so a regroup reads them back instead. Used only when
+    the verifier's LocalFeatures offer ``to_bytes``/``from_bytes``; the oldest files go first
+    when the folder grows past ``max_bytes``. Unreadable or stale files are treated as missing.
+    """
+
+    def __init__(self, folder: str | os.PathLike, max_bytes: int = 1 << 30) -> None:
+        self.folder = Path(folder)
+        self.max_bytes = max_bytes
+        self._written = 0
+        self.enabled = callable(getattr(LocalFeatures, "to_bytes", None)) and \
+            callable(getattr(LocalFeatures, "from_bytes", None))
+
+    def _path(self, key: str) -> Path:
+        safe = "".join(c for c in key if c.isalnum() or c in "-_")[:128]
+        return self.folder / f"{safe}.bin"
+
+    def get(self, key: str) -> LocalFeatures | None:
+        if not self.enabled:
+            return None
+        path = self._path(key)
+        try:
+            blob = path.read_bytes()
+        except OSError:
+            return None
+        try:
+            feats = LocalFeatures.from_bytes(blob)  # type: ignore[attr-defined]
+        except Exception as exc:  # an older format or a torn write: recompute
+            log.debug("stale feature file %s: %s", path, exc)
+            return None
+        try:
+            os.utime(path)  # recently used files are evicted last
+        except OSError:
+            pass
+        return feats
+
+    def put(self, key: str, feats: LocalFeatures) -> None:
+        if not self.enabled:
+            return
+        try:
+            blob = feats.to_bytes()  # type: ignore[attr-defined]
+            self.folder.mkdir(parents=True, exist_ok=True)
+            path = self._path(key)
+            tmp = path.with_suffix(f".tmp{os.getpid()}")
+            tmp.write_bytes(blob)
+            os.replace(tmp, path)
+        except Exception as exc:  # a full disk must not stop grouping
+            log.warning("cannot store local features: %s", exc)
+            return
+        self._written += len(blob)
+        if self._written > self.max_bytes // 8:
+            self._written = 0
+            self.trim()
+
+    def trim(self) -> None:
+        """Delete the least recently used files until the folder fits in ``max_bytes``."""
+        try:
+            files = [(e.stat().st_mtime, e.stat().st_size, Path(e.path))
+                     for e in os.scandir(self.folder) if e.name.endswith(".bin")]
+        except OSError:
+            return
+        total = sum(f[1] for f in files)
+        for _, size, path in sorted(files):
+            if total <= self.max_bytes:
+                break
+            try:
+                path.unlink()
+                total -= size
+            except OSError:
+                pass
+
+
 class _Cancelled(Exception):
     pass
 
@@ -117,6 +200,7 @@ def find_groups(
     verifier: PairVerifier | None = None,
     progress: Callable[[GroupingProgress], None] | None = None,
     cancel: threading.Event | None = None,
+    feature_store: FeatureStore | None = None,
 ) -> list[Group]:
     """Groups of at least two photos at ``level`` ("copy" or "similar"), largest first.
 
@@ -124,7 +208,8 @@ def find_groups(
     to descriptors of its rotated/mirrored views (same space). ``image_paths`` is needed to verify
     copies; ``photo_keys`` (content hashes) make verdicts cacheable in ``verdict_cache``. Pairs in
     ``not_duplicate`` are never grouped together. When ``cancel`` is set the run stops and
-    returns an empty list (partial groups would be misleading).
+    returns an empty list (partial groups would be misleading). ``feature_store`` keeps the
+    photos' local features between runs (keyed by ``photo_keys``).
     """
     if level not in LEVELS:
         raise ValueError(f"unknown level {level!r}; expected one of {', '.join(LEVELS)}")
@@ -139,7 +224,8 @@ def find_groups(
     if level == "copy" and image_paths is None:
         raise ValueError("the copy level verifies pairs and needs image_paths")
     ctx = _Context(ids_arr, vecs, level, views if config.use_views else None, image_paths or {},
-                   photo_keys, config, not_duplicate, verdict_cache, verifier, progress, cancel)
+                   photo_keys, config, not_duplicate, verdict_cache, verifier, progress, cancel,
+                   feature_store)
     try:
         return ctx.run()
     except _Cancelled:
@@ -149,7 +235,7 @@ def find_groups(
 
 class _Context:
     def __init__(self, ids, vecs, level, views, paths, keys, config, not_dup, cache, verifier,
-                 progress, cancel) -> None:
+                 progress, cancel, feature_store=None) -> None:
         self.ids, self.vecs, self.level = ids, vecs, level
         self.row = {int(i): r for r, i in enumerate(ids.tolist())}
         self.views = {int(i): np.atleast_2d(np.asarray(v, np.float32))
@@ -157,6 +243,7 @@ class _Context:
         self.paths, self.keys, self.cfg = paths, keys, config
         self.not_dup = {frozenset(int(x) for x in p) for p in not_dup}
         self.cache, self.progress, self.cancel = cache, progress, cancel
+        self.feature_store = feature_store
         self.verifier = verifier or PairVerifier()
         self.features: OrderedDict[int, LocalFeatures | None] = OrderedDict()
         self.links: dict[tuple[int, int], bool] = {}
@@ -164,7 +251,7 @@ class _Context:
         self.verdicts: dict[tuple[int, int], Verdict] = {}
         # no pair below this cosine can be linked at this level
         self.floor = config.copy_candidate_cosine if level == "copy" else \
-            min(config.copy_candidate_cosine, config.similar_cosine)
+            min(config.copy_candidate_cosine, config.similar_pair_floor)
 
     # -- helpers -------------------------------------------------------------------------
     def _check_cancel(self) -> None:
@@ -195,13 +282,20 @@ class _Context:
             return self.features[pid]
         path = self.paths.get(pid)
         feats = None
-        if path is None:
+        fkey = self.keys.get(pid) if self.keys is not None else None
+        if fkey is not None and self.feature_store is not None:
+            feats = self.feature_store.get(fkey)
+        if feats is not None:
+            pass
+        elif path is None:
             log.warning("no image path for photo %s; it cannot be verified", pid)
         else:
             try:
                 feats = self.verifier.features(path)
             except Exception as exc:  # unreadable photo: it simply is not a verified copy
                 log.warning("cannot read %s for verification: %s", path, exc)
+            if feats is not None and fkey is not None and self.feature_store is not None:
+                self.feature_store.put(fkey, feats)
         self.features[pid] = feats
         while len(self.features) > max(2, self.cfg.feature_cache_size):
             self.features.popitem(last=False)
@@ -239,8 +333,8 @@ class _Context:
         self.verdicts[key] = v
         return v
 
-    def linked(self, a: int, b: int, on_demand: bool = False) -> bool:
-        """Whether a pair may share a group at this level.
+    def copy_linked(self, a: int, b: int, on_demand: bool = False) -> bool:
+        """Whether a pair is verified as one capture (may share a copy group).
 
         ``on_demand`` (the cross pairs of a merge) verifies regardless of the cosine floor: the
         pair's groups are already linked, so the verifier, not the cosine, should decide.
@@ -249,21 +343,29 @@ class _Context:
         got = self.links.get(key)
         if got is not None:
             return got
-        if frozenset(key) in self.not_dup:
-            ok = False
-        else:
-            c = self.cosine(a, b)
-            ok = False
-            if self.level == "similar" and c >= self.cfg.similar_cosine:
-                ok = True
-            elif (on_demand or c >= self.cfg.copy_candidate_cosine) and self.paths:
-                self._check_cancel()
-                v = self.verdict(a, b)
-                ok = v.is_copy or (self.level == "similar"
-                                   and v.inliers >= self.cfg.similar_min_inliers
-                                   and v.inlier_ratio >= self.cfg.similar_min_inlier_ratio)
+        ok = False
+        if frozenset(key) not in self.not_dup and self.paths and \
+                (on_demand or self.cosine(a, b) >= self.cfg.copy_candidate_cosine):
+            self._check_cancel()
+            ok = self.verdict(a, b).is_copy
         self.links[key] = ok
         return ok
+
+    def scene_score(self, a: int, b: int) -> float:
+        """How alike two photos are for the similar level: their cosine, raised to 1 for a
+        verified copy and to ``similar_scene_score`` for a verified rigid scene (a verdict
+        already taken for the copy level; nothing new is verified here)."""
+        key = (a, b) if a < b else (b, a)
+        c = self.cosine(a, b)
+        v = self.verdicts.get(key)
+        if v is None:
+            return c
+        if v.is_copy:
+            return 1.0
+        if v.inliers >= self.cfg.similar_min_inliers and \
+                v.inlier_ratio >= self.cfg.similar_min_inlier_ratio:
+            return max(c, self.cfg.similar_scene_score)
+        return c
 
     # -- the run -------------------------------------------------------------------------
     def candidates(self) -> list[tuple[float, int, int]]:
@@ -301,6 +403,25 @@ class _Context:
 
     def run(self) -> list[Group]:
         cands = self.candidates()
+        copy_cands = [t for t in cands if t[0] >= self.cfg.copy_candidate_cosine]
+        if self.level == "copy":
+            clusters = self._complete_link(copy_cands)
+        else:
+            units = self._complete_link(copy_cands) if self.paths else []
+            clusters = self._merge_units(units, cands)
+        groups = [self._group(m) for m in clusters if len(m) >= 2]
+        groups.sort(key=lambda g: (-len(g.members), g.members))
+        self._report("groups", len(groups), len(groups))
+        return groups
+
+    def _complete_link(self, cands: list[tuple[float, int, int]]) -> list[list[int]]:
+        """Greedy complete-link copy groups over the candidate pairs, best cosine first.
+
+        Work is what bounds the copy level (a verification is ~0.1 s), so a merge is tried in
+        the cheapest order: "not a duplicate" marks, then cross pairs already known not to be
+        copies (then the candidate pair itself is never verified), then the candidate pair,
+        then the remaining cross pairs from the lowest cosine up (the likeliest to fail).
+        """
         cluster_of: dict[int, int] = {}
         members: dict[int, list[int]] = {}
         total = len(cands)
@@ -315,13 +436,15 @@ class _Context:
             mb = members[cb] if cb is not None else [b]
             if len(ma) + len(mb) > self.cfg.max_group_size:
                 continue
-            if not self.linked(a, b):
+            cross = [((x, y) if x < y else (y, x)) for x in ma for y in mb]
+            if any(frozenset(p) in self.not_dup for p in cross):
                 continue
-            # complete link: every cross pair must be linked (cheap cosine/not-dup checks first)
-            cross = [(x, y) for x in ma for y in mb if (x, y) != (a, b)]
-            if any(frozenset((x, y)) in self.not_dup for x, y in cross):
+            if any(self.links.get(p) is False for p in cross):
                 continue
-            if not all(self.linked(x, y, on_demand=True) for x, y in cross):
+            if not self.copy_linked(a, b):
+                continue
+            rest = sorted((p for p in cross if p not in self.links), key=lambda p: self.cosine(*p))
+            if not all(self.copy_linked(x, y, on_demand=True) for x, y in rest):
                 continue
             new = ma + mb
             cid = ca if ca is not None else (cb if cb is not None else a)
@@ -331,10 +454,83 @@ class _Context:
             members[cid] = new
             for x in new:
                 cluster_of[x] = cid
-        groups = [self._group(m) for m in members.values() if len(m) >= 2]
-        groups.sort(key=lambda g: (-len(g.members), g.members))
-        self._report("groups", len(groups), len(groups))
-        return groups
+        return list(members.values())
+
+    def _merge_units(self, units: list[list[int]], cands: list[tuple[float, int, int]]
+                     ) -> list[list[int]]:
+        """Similar groups: copy groups (and single photos) merged as units by average link.
+
+        Two units merge when the mean ``scene_score`` over all their cross pairs is at least
+        ``similar_cosine`` and every cross pair reaches ``similar_pair_floor`` and none is marked
+        "not a duplicate": the floor keeps it from chaining, the mean lets a burst or another
+        angle join on its overall likeness rather than its single weakest pair. A copy group is
+        never split, so every copy group sits inside one similar group.
+        """
+        cfg = self.cfg
+        unit_of: dict[int, int] = {}
+        members: dict[int, list[int]] = {}
+        for u, m in enumerate(units):
+            members[u] = list(m)
+            for x in m:
+                unit_of[x] = u
+        nxt = len(units)
+        for pid in self.ids.tolist():
+            if pid not in unit_of:
+                unit_of[pid], members[nxt] = nxt, [pid]
+                nxt += 1
+        neighbours: dict[int, set[int]] = {u: set() for u in members}
+        for s, a, b in cands:
+            if s < cfg.similar_pair_floor:
+                continue
+            ua, ub = unit_of[a], unit_of[b]
+            if ua != ub:
+                neighbours[ua].add(ub)
+                neighbours[ub].add(ua)
+
+        def link(u: int, v: int) -> float | None:
+            """Mean cross score, or None when the units must never merge."""
+            mu, mv = members[u], members[v]
+            if len(mu) + len(mv) > cfg.max_group_size:
+                return None
+            total = 0.0
+            for x in mu:
+                for y in mv:
+                    if frozenset((x, y)) in self.not_dup:
+                        return None
+                    sc = self.scene_score(x, y)
+                    if sc < cfg.similar_pair_floor:
+                        return None
+                    total += sc
+            return total / (len(mu) * len(mv))
+
+        heap: list[tuple[float, int, int]] = []
+        for u, nb in neighbours.items():
+            for v in nb:
+                if u < v:
+                    m = link(u, v)
+                    if m is not None and m >= cfg.similar_cosine:
+                        heap.append((-m, u, v))
+        heapq.heapify(heap)
+        while heap:
+            self._check_cancel()
+            _, u, v = heapq.heappop(heap)
+            if u not in members or v not in members:
+                continue  # one of them was merged since: its new unit has its own entries
+            w = nxt
+            nxt += 1
+            members[w] = members.pop(u) + members.pop(v)
+            nb = (neighbours.pop(u) | neighbours.pop(v)) - {u, v}
+            neighbours[w] = set()
+            for x in nb:
+                neighbours[x] -= {u, v}
+                m = link(w, x)
+                if m is None:
+                    continue
+                neighbours[w].add(x)
+                neighbours[x].add(w)
+                if m >= cfg.similar_cosine:
+                    heapq.heappush(heap, (-m, min(w, x), max(w, x)))
+        return list(members.values())
 
     def _group(self, m: list[int]) -> Group:
         m = sorted(m)

@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 
 WHITEN_REFIT_MIN = 2000
 WHITEN_REFIT_GROWTH = 1.25
+FEATURE_CACHE_BYTES = 2 << 30  # local features kept for verification (~0.4 MB a photo)
 LEVELS = ("exact", "copy", "similar")
 
 
@@ -150,6 +151,7 @@ class Library:
         self._tagger = tagger
         self.include, self.exclude, self.batch_size = tuple(include), tuple(exclude), batch_size
         self._session_groups: dict[str, list[list[str]]] = {}
+        self._features = None
         self.whitening = None
         self.whitening_source = "identity"
         self.index = None
@@ -309,8 +311,17 @@ class Library:
                 not_dup.add(frozenset((x, y)))
         groups = find_groups(ids, vecs, level, views=views, image_paths={i: f.path for i, f in files.items()},
                              photo_keys=keys, config=config, not_duplicate=not_dup,
-                             verdict_cache=_VerdictCacheAdapter(self.repo), progress=progress, cancel=cancel)
+                             verdict_cache=_VerdictCacheAdapter(self.repo), progress=progress, cancel=cancel,
+                             feature_store=self._feature_store())
         return [[(files[m], float(g.scores.get(m, 1.0))) for m in g.members] for g in groups]
+
+    def _feature_store(self):
+        """Local features of photos kept across runs (by content hash), so a rescan and regroup
+        does not recompute them; bounded by FEATURE_CACHE_BYTES, oldest dropped first."""
+        from mgdesk.core.grouping import FeatureStore
+        if self._features is None:
+            self._features = FeatureStore(paths.cache_dir() / "features", FEATURE_CACHE_BYTES)
+        return self._features
 
     def _group_view(self, level: str, members: list[tuple[FileRecord, float]]) -> GroupView:
         from mgdesk.core.keepbest import MemberInfo, choose_keeper

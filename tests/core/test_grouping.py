@@ -1,5 +1,6 @@
 """Grouping: candidates from k-NN, verified copies, complete-link groups that never chain."""
 
+import os
 import threading
 from pathlib import Path
 
@@ -7,8 +8,8 @@ import numpy as np
 import pytest
 from PIL import Image, ImageOps
 
-from mgdesk.core.grouping import Group, GroupingConfig, find_groups, verdict_key
-from mgdesk.core.verify import VERIFIER_VERSION, PairVerifier
+from mgdesk.core.grouping import FeatureStore, Group, GroupingConfig, find_groups, verdict_key
+from mgdesk.core.verify import VERIFIER_VERSION, LocalFeatures, PairVerifier
 
 DEV = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "nd-dev" / "images"
 PHOTOS = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "photos"
@@ -188,3 +189,59 @@ def test_a_pair_whose_verification_fails_is_not_grouped_and_the_run_goes_on():
     assert find_groups([1, 2], vecs, "copy", image_paths=paths, photo_keys={1: "a", 2: "b"},
                        verdict_cache=cache, verifier=ExplodingVerifier()) == []
     assert cache.puts == 0  # a failure is not remembered as a verdict
+
+
+class CountingVerifier(PairVerifier):
+    def __init__(self):
+        super().__init__()
+        self.pairs, self.extracted = [], 0
+
+    def features(self, image_or_path):
+        if not isinstance(image_or_path, LocalFeatures):
+            self.extracted += 1
+        return super().features(image_or_path)
+
+    def verify(self, a, b):
+        self.pairs.append((a, b))
+        return super().verify(a, b)
+
+
+def test_the_copy_level_verifies_each_pair_once_and_never_a_pair_complete_link_cannot_use():
+    # 1 and 2 are copies; 3 is another photo close to both in the (forced) vectors: once 1~3 is
+    # refused, 2~3 can no longer join the group {1, 2} and is not verified at all
+    paths = {1: str(DEV / "g0001_orig.jpg"), 2: str(DEV / "g0001_color.jpg"),
+             3: str(DEV / "g0003_orig.jpg")}
+    vecs = np.stack([unit([1, 0.01, 0]), unit([1, 0, 0.01]), unit([1, 0.3, 0.3])])
+    counting = CountingVerifier()
+    groups = find_groups([1, 2, 3], vecs, "copy", image_paths=paths, verifier=counting)
+    assert [g.members for g in groups] == [(1, 2)]
+    verified = [frozenset(p) for p in counting.pairs]
+    assert len(verified) == len(set(verified)) == 2
+    assert counting.extracted == 3
+
+
+@pytest.mark.skipif(not FeatureStore(Path(".")).enabled,
+                    reason="the verifier's LocalFeatures cannot be serialised yet")
+def test_local_features_are_kept_across_runs_by_content_key(tmp_path):
+    paths = {1: str(DEV / "g0001_orig.jpg"), 2: str(DEV / "g0001_color.jpg")}
+    keys = {1: "hash-a", 2: "hash-b"}
+    vecs = np.stack([unit([1, 0.01, 0]), unit([1, 0, 0.01])])
+    store = FeatureStore(tmp_path / "features")
+    first = CountingVerifier()
+    assert len(find_groups([1, 2], vecs, "copy", image_paths=paths, photo_keys=keys,
+                           verifier=first, feature_store=store)) == 1
+    assert first.extracted == 2 and len(list((tmp_path / "features").glob("*.bin"))) == 2
+    again = CountingVerifier()
+    assert len(find_groups([1, 2], vecs, "copy", image_paths=paths, photo_keys=keys,
+                           verifier=again, feature_store=FeatureStore(tmp_path / "features"))) == 1
+    assert again.extracted == 0
+
+
+def test_the_feature_store_stays_within_its_size_by_dropping_the_oldest(tmp_path):
+    store = FeatureStore(tmp_path, max_bytes=250)
+    for i, age in enumerate((300, 200, 100)):
+        f = tmp_path / f"k{i}.bin"
+        f.write_bytes(b"x" * 100)
+        os.utime(f, (1_000_000 + age, 1_000_000 + age))
+    store.trim()
+    assert sorted(p.name for p in tmp_path.glob("*.bin")) == ["k0.bin", "k1.bin"]
