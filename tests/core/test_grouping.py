@@ -245,3 +245,32 @@ def test_the_feature_store_stays_within_its_size_by_dropping_the_oldest(tmp_path
         os.utime(f, (1_000_000 + age, 1_000_000 + age))
     store.trim()
     assert sorted(p.name for p in tmp_path.glob("*.bin")) == ["k0.bin", "k1.bin"]
+
+
+def copy_and_neighbour():
+    """1 and 2 are copies (cosine 0.6, under the similar cosine); 3 is another photo very
+    like 1 (0.9) but less like 2 (0.6)."""
+    paths = {1: str(DEV / "g0001_orig.jpg"), 2: str(DEV / "g0001_color.jpg"),
+             3: str(DEV / "g0003_orig.jpg")}
+    vecs = np.stack([unit([1, 0, 0]), unit([0.6, 0.8, 0]), unit([0.9, 0.075, 0.4292])])
+    return paths, vecs
+
+
+def test_similar_groups_contain_whole_copy_groups(verifier):
+    paths, vecs = copy_and_neighbour()
+    copies = find_groups([1, 2, 3], vecs, "copy", image_paths=paths, verifier=verifier)
+    assert [g.members for g in copies] == [(1, 2)]
+    similar = find_groups([1, 2, 3], vecs, "similar", image_paths=paths, verifier=verifier)
+    assert [g.members for g in similar] == [(1, 2, 3)]
+    for c in copies:
+        assert any(set(c.members) <= set(s.members) for s in similar)
+
+
+def test_a_not_duplicate_decision_still_splits_similar_groups(verifier):
+    paths, vecs = copy_and_neighbour()
+    apart = find_groups([1, 2, 3], vecs, "similar", image_paths=paths, verifier=verifier,
+                        not_duplicate={frozenset({1, 3})})
+    assert [g.members for g in apart] == [(1, 2)]
+    no_copy = find_groups([1, 2, 3], vecs, "similar", image_paths=paths, verifier=verifier,
+                          not_duplicate={frozenset({1, 2})})
+    assert [g.members for g in no_copy] == [(1, 3)]
