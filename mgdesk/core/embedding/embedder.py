@@ -130,6 +130,7 @@ class Embedder:
         self.workers = workers or max(1, min(4, cores // 4))
         if self.device.type == "cpu":
             set_cpu_threads(cores - self.workers)
+        self._pool: ThreadPoolExecutor | None = None
         self._mean = torch.tensor(self.card.mean, device=self.device).view(1, 3, 1, 1) * 255
         self._std = torch.tensor(self.card.std, device=self.device).view(1, 3, 1, 1) * 255
 
@@ -231,35 +232,46 @@ class Embedder:
         """
         paths = [str(p) for p in paths]
         total = len(paths)
-        chunk = chunk or self.batch_size * 4
+        chunk = chunk or self.batch_size
         done = 0
-        with ThreadPoolExecutor(self.workers, thread_name_prefix="mgdesk-decode") as pool:
-            queue: deque[Future[_Decoded]] = deque()
-            submitted = 0
+        pool = self._decode_pool()  # one pool for the Embedder's life: a scan calls this per batch
+        queue: deque[Future[_Decoded]] = deque()
+        submitted = 0
 
-            def fill(limit: int) -> None:
-                nonlocal submitted
-                while submitted < total and len(queue) < limit:
-                    queue.append(pool.submit(self._decode, paths[submitted]))
-                    submitted += 1
+        def fill(limit: int) -> None:
+            nonlocal submitted
+            while submitted < total and len(queue) < limit:
+                queue.append(pool.submit(self._decode, paths[submitted]))
+                submitted += 1
 
-            try:
-                while done < total:
-                    fill(2 * chunk)  # the next chunk decodes while this one runs
-                    if cancel is not None and cancel.is_set():
+        try:
+            while done < total:
+                fill(2 * chunk)  # the next chunk decodes while this one runs
+                if cancel is not None and cancel.is_set():
+                    return
+                items = [queue.popleft().result() for _ in range(min(chunk, len(queue)))]
+                fill(2 * chunk)
+                for result in self._embed_decoded(items, cancel):
+                    if result is None:
                         return
-                    items = [queue.popleft().result() for _ in range(min(chunk, len(queue)))]
-                    fill(2 * chunk)
-                    for result in self._embed_decoded(items, cancel):
-                        if result is None:
-                            return
-                        done += 1
-                        if progress is not None:
-                            progress(done, total, result.path)
-                        yield result
-            finally:
-                for fut in queue:
-                    fut.cancel()
+                    done += 1
+                    if progress is not None:
+                        progress(done, total, result.path)
+                    yield result
+        finally:
+            for fut in queue:
+                fut.cancel()
+
+    def _decode_pool(self) -> ThreadPoolExecutor:
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="mgdesk-decode")
+        return self._pool
+
+    def close(self) -> None:
+        """Stop the decoder threads (they also stop with the process)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
 
     def embed_image(self, image: Image.Image | LoadedImage, path: str = "<image>") -> EmbedResult:
         """Embed an image already in memory (search by an outside example)."""
