@@ -249,10 +249,10 @@ def test_the_feature_store_stays_within_its_size_by_dropping_the_oldest(tmp_path
 
 def copy_and_neighbour():
     """1 and 2 are copies (cosine 0.6, under the similar cosine); 3 is another photo very
-    like 1 (0.9) but less like 2 (0.6)."""
+    like 1 (0.9) but less like 2 (0.7)."""
     paths = {1: str(DEV / "g0001_orig.jpg"), 2: str(DEV / "g0001_color.jpg"),
              3: str(DEV / "g0003_orig.jpg")}
-    vecs = np.stack([unit([1, 0, 0]), unit([0.6, 0.8, 0]), unit([0.9, 0.075, 0.4292])])
+    vecs = np.stack([unit([1, 0, 0]), unit([0.6, 0.8, 0]), unit([0.9, 0.2, 0.3873])])
     return paths, vecs
 
 
