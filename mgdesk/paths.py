@@ -19,28 +19,26 @@ def _home() -> Path | None:
     return Path(value).expanduser() if value else None
 
 
-def data_dir() -> Path:
-    """Database and user-added models live here."""
+def _user_dir(kind: str, platform_dir) -> Path:
     home = _home()
-    path = home / "data" if home else Path(platformdirs.user_data_dir(APP, appauthor=False))
+    path = home / kind if home else Path(platform_dir(APP, appauthor=False))
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def data_dir() -> Path:
+    """Database and user-added models live here."""
+    return _user_dir("data", platformdirs.user_data_dir)
 
 
 def cache_dir() -> Path:
     """Thumbnails and other things that can be thrown away."""
-    home = _home()
-    path = home / "cache" if home else Path(platformdirs.user_cache_dir(APP, appauthor=False))
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    return _user_dir("cache", platformdirs.user_cache_dir)
 
 
 def config_dir() -> Path:
     """Settings."""
-    home = _home()
-    path = home / "config" if home else Path(platformdirs.user_config_dir(APP, appauthor=False))
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    return _user_dir("config", platformdirs.user_config_dir)
 
 
 def default_db_path() -> Path:
