@@ -6,8 +6,10 @@ image onto the other, and once aligned the two agree everywhere they overlap. An
 parallax, moving subjects, or different light, so after the best single transform some of the
 image still disagrees. The verifier measures both:
 
-1. RootSIFT on the luminance at <= 640 px; mirrored copies are matched through a descriptor
-   permutation (SIFT of a mirrored image = permuted SIFT), so no second extraction is needed.
+1. RootSIFT on the luminance at <= 640 px (the 1000 strongest keypoints); mirrored copies are
+   matched through a descriptor permutation (SIFT of a mirrored image = permuted SIFT), so no
+   second extraction is needed. (512 px / 500 keypoints was measured: ~40 % faster features, but
+   edit<->edit recall fell from 0.992 to 0.983 and two more zoomed shots passed as copies.)
 2. Ratio-test matches, RANSAC similarity (and homography when it explains clearly more).
 3. The higher-resolution image is warped onto the other's frame (at its working scale). Per 16 px
    tile the cosine between the two gradient fields is taken (gradients make it blind to
@@ -27,6 +29,7 @@ from __future__ import annotations
 
 import logging
 import os
+import struct
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Union
@@ -38,7 +41,7 @@ from PIL import Image, ImageOps
 log = logging.getLogger(__name__)
 
 #: Bump when the verdicts change, so cached verdicts are invalidated.
-VERIFIER_VERSION = "sift-grad-3"
+VERIFIER_VERSION = "sift-grad-4"
 
 FEATURE_SIDE = 640
 TILE = 16
@@ -96,6 +99,45 @@ class LocalFeatures:
     def descriptors(self) -> np.ndarray:
         """(n, 128) float32 RootSIFT, L2-normalised."""
         return _rootsift(self.raw)
+
+    def to_bytes(self) -> bytes:
+        """A compact, self-describing serialisation for a per-photo cache (no pickle needed).
+
+        Keypoints as float32, SIFT as uint8, the luminance losslessly as PNG, so a verdict from
+        restored features equals one from fresh features.
+        """
+        pts = np.ascontiguousarray(self.points, dtype="<f4")
+        raw = np.ascontiguousarray(self.raw, dtype=np.uint8)
+        ok, png = cv2.imencode(".png", np.ascontiguousarray(self.gray, dtype=np.uint8),
+                               [cv2.IMWRITE_PNG_COMPRESSION, 3])
+        if not ok:  # pragma: no cover - PNG encoding of a uint8 array does not fail
+            raise ValueError("could not encode the luminance")
+        head = struct.pack(_HEADER, _MAGIC, _FORMAT, self.width, self.height, len(pts), len(png))
+        return head + pts.tobytes() + raw.tobytes() + png.tobytes()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> "LocalFeatures":
+        """Inverse of to_bytes; raises ValueError for data it did not write (or an old format)."""
+        size = struct.calcsize(_HEADER)
+        if len(data) < size:
+            raise ValueError("not serialised LocalFeatures: too short")
+        magic, fmt, width, height, n, n_png = struct.unpack_from(_HEADER, data)
+        if magic != _MAGIC or fmt != _FORMAT:
+            raise ValueError(f"not serialised LocalFeatures (format {fmt!r})")
+        if len(data) != size + 8 * n + 128 * n + n_png:
+            raise ValueError("serialised LocalFeatures: wrong length (truncated?)")
+        pts = np.frombuffer(data, "<f4", 2 * n, size).reshape(n, 2).astype(np.float32)
+        raw = np.frombuffer(data, np.uint8, 128 * n, size + 8 * n).reshape(n, 128).copy()
+        png = np.frombuffer(data, np.uint8, n_png, size + 136 * n)
+        gray = cv2.imdecode(png, cv2.IMREAD_GRAYSCALE)
+        if gray is None or gray.shape != (height, width):
+            raise ValueError("serialised LocalFeatures: corrupt luminance")
+        return cls(width=width, height=height, points=pts, raw=raw, gray=gray)
+
+
+_MAGIC = b"MGLF"
+_FORMAT = 1  # bump when LocalFeatures' content changes (e.g. another working size)
+_HEADER = "<4sHIIII"
 
 
 @dataclass(frozen=True)
@@ -191,7 +233,7 @@ class PairVerifier:
             else:
                 db, pb = fb.descriptors, fb.points
             ia, ib = _ratio_matches(fa.descriptors, db, p.ratio)
-            if len(ia) < 4:
+            if len(ia) < max(4, p.min_inliers):  # cannot reach min_inliers: skip RANSAC
                 cand = (0, len(ia), mirrored, "none", None, 9.0)
             else:
                 model, H, mask = _fit(fa.points[ia], pb[ib], p.ransac_px)
@@ -276,6 +318,7 @@ class Evidence:
     tiles: int  # textured overlap tiles compared
     coverage: float  # share of the smaller image covered by the other
     keypoints: int = 0  # local features in the poorer of the two images
+    # the photometric checks (0 = not measured when the gradient check already says no):
     texture_loss: float = 0.0  # detail missing in both directions (two captures, not an edit)
     tone_outliers: float = 0.0  # pixels no global tone curve explains
     match_error: float = 0.0  # median inlier reprojection error, in the lower-resolution image's px
@@ -341,19 +384,12 @@ def _describe(model: str, H: np.ndarray, mirrored: bool) -> str:
     return " ".join(x for x in parts if x)
 
 
-def _aligned_agreement(ga: np.ndarray, gb: np.ndarray, H: np.ndarray, p: VerifyParams
-                       ) -> tuple[float, int, float, float, float]:
-    """Warp onto the lower-resolution image's frame (at its working scale) and compare.
+def _align(ga: np.ndarray, gb: np.ndarray, H: np.ndarray
+           ) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """Warp onto the lower-resolution image's frame (at its working scale).
 
-    Returns (agree, tiles, coverage, texture_loss, tone_outliers):
-    agree — share of textured 16 px tiles whose gradient fields agree (cosine >= tile_agree_cos);
-    coverage — share of the smaller image covered by the other;
-    texture_loss — detail lost in *both* directions: min over the two images of the share of
-    tiles where that image has 4x the gradient energy of the other. An edit derives one image
-    from the other, so detail goes missing one way only; two captures (exposure brackets,
-    moving subjects, another viewpoint) each have detail the other lacks;
-    tone_outliers — share of pixels more than 12 grey levels off the best global tone curve
-    (binned conditional mean), the worse of the two directions.
+    Returns (target, warped source, valid mask, coverage); coverage is the share of the smaller
+    image covered by the other.
     """
     scale = float(np.sqrt(abs(np.linalg.det(H[:2, :2]))))  # b pixels per a pixel
     if scale < 1:  # b holds the photo at lower resolution: compare in b's frame
@@ -376,32 +412,60 @@ def _aligned_agreement(ga: np.ndarray, gb: np.ndarray, H: np.ndarray, p: VerifyP
                                (s_small.shape[1], s_small.shape[0]), flags=cv2.INTER_NEAREST)
     coverage = max(cov_t, float((back > 0).mean()))
     valid = cv2.erode(valid, np.ones((7, 7), np.uint8)) > 0
+    return tgt, warped, valid, coverage
+
+
+def _aligned_agreement(ga: np.ndarray, gb: np.ndarray, H: np.ndarray, p: VerifyParams
+                       ) -> tuple[float, int, float, float, float]:
+    """Warp onto the lower-resolution image's frame (at its working scale) and compare."""
+    tgt, warped, valid, coverage = _align(ga, gb, H)
+    return _compare(tgt, warped, valid, coverage, p)
+
+
+def _compare(tgt: np.ndarray, warped: np.ndarray, valid: np.ndarray, coverage: float,
+             p: VerifyParams) -> tuple[float, int, float, float, float]:
+    """Returns (agree, tiles, coverage, texture_loss, tone_outliers):
+    agree — share of textured 16 px tiles whose gradient fields agree (cosine >= tile_agree_cos);
+    coverage — share of the smaller image covered by the other;
+    texture_loss — detail lost in *both* directions: min over the two images of the share of
+    tiles where that image has 4x the gradient energy of the other. An edit derives one image
+    from the other, so detail goes missing one way only; two captures (exposure brackets,
+    moving subjects, another viewpoint) each have detail the other lacks;
+    tone_outliers — share of pixels more than 12 grey levels off the best global tone curve
+    (binned conditional mean), the worse of the two directions.
+    """
+    th, tw = tgt.shape
     ny, nx = th // TILE, tw // TILE
     if ny == 0 or nx == 0 or not valid.any():
         return 0.0, 0, coverage, 1.0, 1.0
 
-    def tiles(x: np.ndarray) -> np.ndarray:
-        return x[: ny * TILE, : nx * TILE].reshape(ny, TILE, nx, TILE).mean(axis=(1, 3))
+    def tiles(x: np.ndarray) -> np.ndarray:  # per-tile means (area resize = exact block mean)
+        return cv2.resize(np.ascontiguousarray(x[: ny * TILE, : nx * TILE]), (nx, ny),
+                          interpolation=cv2.INTER_AREA)
 
     vfrac = tiles(valid.astype(np.float32))
     t32, w32 = tgt.astype(np.float32), warped.astype(np.float32)
+    # sigma 1.0 smoothing, and 1.5 by cascading (Gaussians compose: 1.0² + 1.118² = 1.5²)
+    t1, w1 = cv2.GaussianBlur(t32, (0, 0), 1.0), cv2.GaussianBlur(w32, (0, 0), 1.0)
+    t15, w15 = cv2.GaussianBlur(t1, (0, 0), 1.118), cv2.GaussianBlur(w1, (0, 0), 1.118)
 
-    def grads(x: np.ndarray, sigma: float) -> tuple[np.ndarray, np.ndarray]:
-        x = cv2.GaussianBlur(x, (0, 0), sigma)
+    def grads(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return cv2.Sobel(x, cv2.CV_32F, 1, 0), cv2.Sobel(x, cv2.CV_32F, 0, 1)
 
     # agreement of the gradient fields (blind to brightness/contrast/tone edits)
-    ax, ay = grads(t32, 1.5)
-    bx, by = grads(w32, 1.5)
+    ax, ay = grads(t15)
+    bx, by = grads(w15)
     ea, eb = tiles(ax * ax + ay * ay), tiles(bx * bx + by * by)
     cos = tiles(ax * bx + ay * by) / np.sqrt(ea * eb + 1e-6)
     use = (vfrac > 0.95) & (np.maximum(ea, eb) > 64.0)
     n = int(use.sum())
     agree = float((cos[use] >= p.tile_agree_cos).mean()) if n else 0.0
+    if n < p.min_tiles or agree < p.min_agree_fraction:
+        return agree, n, coverage, 0.0, 0.0  # already not a copy: skip the photometric checks
 
     # detail lost in both directions
-    ax, ay = grads(t32, 1.0)
-    bx, by = grads(w32, 1.0)
+    ax, ay = grads(t1)
+    bx, by = grads(w1)
     ea, eb = tiles(ax * ax + ay * ay), tiles(bx * bx + by * by)
     u = (vfrac > 0.95) & (np.maximum(ea, eb) > 64.0)
     if u.any():
@@ -410,8 +474,10 @@ def _aligned_agreement(ga: np.ndarray, gb: np.ndarray, H: np.ndarray, p: VerifyP
     else:
         texture_loss = 0.0
 
-    # one global tone curve explains the colours of an edit
-    ta, tb = cv2.GaussianBlur(t32, (0, 0), 1.0)[valid], cv2.GaussianBlur(w32, (0, 0), 1.0)[valid]
+    # one global tone curve explains the colours of an edit (every 2nd pixel is plenty: the
+    # statistic is a share of pixels and neighbours are correlated after the blur)
+    sub = valid[::2, ::2]
+    ta, tb = t1[::2, ::2][sub], w1[::2, ::2][sub]
     tone = max(_tone_outliers(ta, tb), _tone_outliers(tb, ta))
     return agree, n, coverage, texture_loss, tone
 
@@ -420,7 +486,7 @@ def _tone_outliers(x: np.ndarray, y: np.ndarray) -> float:
     """Share of pixels whose y is more than 12 levels off the mean y of their x bin (32 bins)."""
     if len(x) == 0:
         return 1.0
-    bins = np.clip((x / 8).astype(np.int64), 0, 31)
+    bins = np.clip(x * 0.125, 0, 31).astype(np.intp)
     cnt = np.bincount(bins, minlength=32)
     mean = np.bincount(bins, y, 32) / np.maximum(cnt, 1)
     return float(np.mean(np.abs(y - mean[bins]) > 12.0))

@@ -84,3 +84,30 @@ def test_a_flat_image_is_not_a_copy_of_anything_and_does_not_crash(verifier):
 
 def test_the_verifier_version_is_a_non_empty_string():
     assert isinstance(VERIFIER_VERSION, str) and VERIFIER_VERSION
+
+
+def test_features_survive_a_round_trip_through_bytes_with_the_same_verdict(verifier):
+    fa = verifier.features(DEV / "g0001_orig.jpg")
+    fb = verifier.features(DEV / "g0001_resize_small.jpg")
+    back = LocalFeatures.from_bytes(fa.to_bytes())
+    assert (back.width, back.height) == (fa.width, fa.height)
+    np.testing.assert_array_equal(back.points, fa.points)
+    np.testing.assert_array_equal(back.raw, fa.raw)
+    np.testing.assert_array_equal(back.gray, fa.gray)
+    fresh, restored = verifier.evidence(fa, fb), verifier.evidence(back, fb)
+    assert verifier.decide(restored).is_copy == verifier.decide(fresh).is_copy
+    assert restored.tiles == fresh.tiles
+
+
+def test_bytes_that_are_not_serialised_features_are_refused(verifier):
+    data = verifier.features(DEV / "g0001_orig.jpg").to_bytes()
+    for bad in (b"", b"JPEG" + data[4:], data[:-10]):
+        with pytest.raises(ValueError):
+            LocalFeatures.from_bytes(bad)
+
+
+def test_features_can_be_pickled_for_another_process(verifier):
+    import pickle
+    fa = verifier.features(DEV / "g0002_orig.jpg")
+    back = pickle.loads(pickle.dumps(fa))
+    np.testing.assert_array_equal(back.raw, fa.raw)
