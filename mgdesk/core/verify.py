@@ -354,7 +354,9 @@ def _fit(pa: np.ndarray, pb: np.ndarray, thr: float):
                                             maxIters=2000, confidence=0.995)
     n_a = int(mask_a.sum()) if mask_a is not None else 0
     best = ("similarity", None if A is None else np.vstack([A, [0, 0, 1]]), mask_a)
-    if len(pa) >= 8:
+    # a homography can only win by explaining 1.25x + 4 the similarity's inliers: skip it when
+    # there are not that many matches
+    if len(pa) >= 8 and len(pa) > 1.25 * n_a + 4:
         H, mask_h = cv2.findHomography(pa, pb, cv2.RANSAC, thr, maxIters=2000, confidence=0.995)
         n_h = int(mask_h.sum()) if mask_h is not None else 0
         if H is not None and n_h > 1.25 * n_a + 4 and _sane_homography(H):
