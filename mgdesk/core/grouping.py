@@ -123,12 +123,14 @@ def verdict_key(key_a: str, key_b: str) -> str:
 
 
 class FeatureStore:
-    """Per-photo local features on disk (``<folder>/<content hash>.bin``), bounded in size.
+    """Per-photo local features on disk (``<folder>/<content hash>-<verifier tag>.bin``), bounded.
 
     Computing SIFT features is most of a photo's verification cost, and a rescan does not change
     a photo whose content hash is the same, so a regroup reads them back instead. Used only when
     the verifier's LocalFeatures offer ``to_bytes``/``from_bytes``; the oldest files go first
     when the folder grows past ``max_bytes``. Unreadable or stale files are treated as missing.
+    The tag (verifier version, working side, keypoint budget) keeps features extracted with other
+    settings from being mixed in: they would change verdicts.
     """
 
     def __init__(self, folder: str | os.PathLike, max_bytes: int = 1 << 30) -> None:
@@ -260,6 +262,9 @@ class _Context:
         self.cache, self.progress, self.cancel = cache, progress, cancel
         self.feature_store = feature_store
         self.verifier = verifier or PairVerifier()
+        self.feature_tag = "-".join(str(x) for x in (
+            VERIFIER_VERSION, getattr(self.verifier, "feature_side", ""),
+            getattr(self.verifier, "max_keypoints", "")))
         self.features: OrderedDict[int, LocalFeatures | None] = OrderedDict()
         self.links: dict[tuple[int, int], bool] = {}
         self.cos_memo: dict[tuple[int, int], float] = {}
@@ -298,6 +303,8 @@ class _Context:
         path = self.paths.get(pid)
         feats = None
         fkey = self.keys.get(pid) if self.keys is not None else None
+        if fkey is not None:
+            fkey = f"{fkey}-{self.feature_tag}"
         if fkey is not None and self.feature_store is not None:
             feats = self.feature_store.get(fkey)
         if feats is not None:

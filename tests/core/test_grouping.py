@@ -274,3 +274,20 @@ def test_a_not_duplicate_decision_still_splits_similar_groups(verifier):
     no_copy = find_groups([1, 2, 3], vecs, "similar", image_paths=paths, verifier=verifier,
                           not_duplicate={frozenset({1, 2})})
     assert [g.members for g in no_copy] == [(1, 3)]
+
+
+def test_features_extracted_with_other_verifier_settings_are_not_reused(tmp_path):
+    paths = {1: str(DEV / "g0001_orig.jpg"), 2: str(DEV / "g0001_color.jpg")}
+    keys = {1: "hash-a", 2: "hash-b"}
+    vecs = np.stack([unit([1, 0.01, 0]), unit([1, 0, 0.01])])
+    store = FeatureStore(tmp_path)
+    if not store.enabled:
+        pytest.skip("the verifier's LocalFeatures cannot be serialised yet")
+    find_groups([1, 2], vecs, "copy", image_paths=paths, photo_keys=keys,
+                verifier=CountingVerifier(), feature_store=store)
+    coarse = CountingVerifier()
+    coarse.max_keypoints = 200
+    find_groups([1, 2], vecs, "copy", image_paths=paths, photo_keys=keys, verifier=coarse,
+                feature_store=store)
+    assert coarse.extracted == 2
+    assert len(list(tmp_path.glob("*.bin"))) == 4
