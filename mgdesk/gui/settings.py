@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from mgdesk import paths
+from mgdesk.core.grouping import GroupingConfig
 
 log = logging.getLogger(__name__)
 
@@ -34,9 +35,10 @@ OPTIONS: tuple[Option, ...] = (
            choices=("auto", "cpu", "cuda")),
     Option("default_level", str, "copy", "Default duplicate level", "Which groups the Duplicates view opens on.",
            choices=("exact", "copy", "similar")),
-    Option("similar_threshold", float, 0.60, "Similarity threshold",
-           "Cosine above which two photos count as similar shots (where the Duplicates slider starts; "
-           "0.60 is the engine's calibrated default).", minimum=0.3, maximum=0.99),
+    Option("similar_threshold", float, GroupingConfig().similar_cosine, "Similarity threshold",
+           "How alike two groups of shots must be on average to merge into one similar group (where the "
+           f"Duplicates slider starts; {GroupingConfig().similar_cosine:.2f} is the engine's calibrated "
+           "default; geometry-backed pairs lower it).", minimum=0.3, maximum=0.99),
     Option("keep_best_rules", str, "resolution, file_size, format, oldest, folder, exif", "Keep-best rules",
            "Order in which the photo to keep is chosen in a group (comma separated; names from "
            "mgdesk.core.keepbest.RULES). Saved here; the Library does not take custom rules yet."),
