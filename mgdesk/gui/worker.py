@@ -392,7 +392,8 @@ class LibraryWorker(QObject):
 
     @Slot(object)
     def applyChanges(self, batch: WatchBatch) -> None:
-        """A watch batch: paused roots hold their changes; the rest are reconciled by an incremental scan."""
+        """A watch batch: paused roots hold their changes; the rest are reconciled by an incremental scan
+        of only the folders the changed paths sit in (not the whole watched root)."""
         roots = self._roots()
         touched: set[str] = set()
         for path in (*batch.changed, *batch.deleted, *(p for pair in batch.moved for p in pair)):
@@ -402,7 +403,8 @@ class LibraryWorker(QObject):
             if root in self._paused:
                 self._pending.setdefault(root, set()).add(path)
             else:
-                touched.add(root)
+                touched.add(_nearest_existing_folder(path, root))
+        touched = {d for d in touched if not any(d != o and _under(d, o) for o in touched)}
         if touched:
             self._guard("scan", lambda: self._scan(tuple(sorted(touched)), source="watch"))
         elif self._pending:
@@ -693,3 +695,11 @@ def _suffixes() -> frozenset[str] | None:
     except ImportError:
         return None
     return frozenset(s.lower() for s in SUPPORTED_SUFFIXES)
+
+
+def _nearest_existing_folder(path: str, root: str) -> str:
+    """The folder holding `path`, or its closest ancestor that still exists, never above `root`."""
+    folder = os.path.dirname(path)
+    while folder and not os.path.isdir(folder) and _under(folder, root) and folder != root:
+        folder = os.path.dirname(folder)
+    return folder if folder and _under(folder, root) and os.path.isdir(folder) else root

@@ -254,3 +254,14 @@ def test_find_similar_from_a_photo_context_menu_and_by_dropping_an_image(qtbot, 
         scanned.search_view.dropEvent(drop)
     assert dropped.payload.query == str(photo_folder / "edited_copy.jpg")
     assert Path(dropped.payload.hits[0].path).name == BASES[0]
+
+
+def test_a_watched_change_rescans_only_the_folder_it_happened_in(tmp_path):
+    from mgdesk.gui.worker import _nearest_existing_folder
+
+    root = tmp_path / "Photos"
+    (root / "2024" / "trip").mkdir(parents=True)
+    assert _nearest_existing_folder(str(root / "2024" / "trip" / "a.jpg"), str(root)) == str(root / "2024" / "trip")
+    # a whole folder deleted: its closest surviving ancestor is scanned, which marks its photos gone
+    assert _nearest_existing_folder(str(root / "2024" / "gone" / "sub" / "b.jpg"), str(root)) == str(root / "2024")
+    assert _nearest_existing_folder(str(root / "c.jpg"), str(root)) == str(root)
