@@ -142,7 +142,10 @@ class Library:
 
     def __init__(self, db_path: Path | str | None = None, model: str = "lite0", device: str | None = None, *,
                  embedder: EmbedderLike | None = None, tagger: Callable | None = None,
-                 include: Sequence[str] = (), exclude: Sequence[str] = (), batch_size: int = 32):
+                 include: Sequence[str] = (), exclude: Sequence[str] = (), batch_size: int = 32,
+                 keep_rules: Any = None):
+        from mgdesk.core.keepbest import KeepRules
+        self.keep_rules = keep_rules or KeepRules()  # the user's keep-best order (settings), else the default
         self.db_path = Path(db_path) if db_path is not None else paths.default_db_path()
         self.repo = Repository(connect(self.db_path))
         self.model = embedder.model_name if embedder is not None else model
@@ -330,7 +333,7 @@ class Library:
             return GroupView(level, (), 0)
         infos = [MemberInfo(f.path, f.width or 0, f.height or 0, f.size, f.format, f.captured,
                             f.exif_fields or 0) for f, _ in members]
-        keep, reason = choose_keeper(infos)
+        keep, reason = choose_keeper(infos, self.keep_rules)
         out = []
         for i, (f, score) in enumerate(members):
             why = reason if i == keep else f"duplicate of {Path(members[keep][0].path).name}"

@@ -67,7 +67,7 @@ class MainWindow(QMainWindow):
         self.thumbnails = ThumbnailLoader(self, threads=2)
         self.client = LibraryClient(self, db_path=db_path, model=self.settings.model,
                                     device=self.settings.device_or_none, quiet_seconds=self.settings.quiet_seconds,
-                                    exclude=self.settings.excluded,
+                                    exclude=self.settings.excluded, keep_rules=self.settings.keep_rules,
                                     library_factory=library_factory, watch=watch)
         w = self.client.worker
 

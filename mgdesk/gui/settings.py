@@ -41,7 +41,9 @@ OPTIONS: tuple[Option, ...] = (
            "default; geometry-backed pairs lower it).", minimum=0.3, maximum=0.99),
     Option("keep_best_rules", str, "resolution, file_size, format, oldest, folder, exif", "Keep-best rules",
            "Order in which the photo to keep is chosen in a group (comma separated; names from "
-           "mgdesk.core.keepbest.RULES). Saved here; the Library does not take custom rules yet."),
+           "mgdesk.core.keepbest.RULES); rules left out are not used."),
+    Option("preferred_folders", str, "", "Preferred folders",
+           "For the 'folder' keep rule: folders whose copy is kept first (separated by ';', best first)."),
     Option("excluded_patterns", str, "*/.thumbnails/*; */@eaDir/*; */.Trash*", "Excluded patterns",
            "Glob patterns of paths never scanned (separated by ';')."),
     Option("quiet_seconds", float, 2.0, "Watch quiet period (s)",
@@ -110,6 +112,19 @@ class Settings:
     @property
     def device_or_none(self) -> str | None:
         return None if self.values["device"] == "auto" else self.values["device"]
+
+    @property
+    def keep_rules(self):
+        """The keep-best rules as the engine takes them; an unknown rule name falls back to the default."""
+        from mgdesk.core.keepbest import KeepRules
+
+        order = tuple(r.strip() for r in str(self.values["keep_best_rules"]).split(",") if r.strip())
+        folders = tuple(p.strip() for p in str(self.values.get("preferred_folders", "")).split(";") if p.strip())
+        try:
+            return KeepRules(order=order, preferred_folders=folders)
+        except ValueError as exc:
+            log.warning("ignoring keep-best rules setting: %s", exc)
+            return KeepRules(preferred_folders=folders)
 
     @property
     def excluded(self) -> tuple[str, ...]:

@@ -231,10 +231,11 @@ class LibraryWorker(QObject):
     busyChanged = Signal(bool)
 
     def __init__(self, cancel: threading.Event, *, db_path: Path | None = None, model: str = "lite0",
-                 device: str | None = None, exclude: tuple[str, ...] = (),
+                 device: str | None = None, exclude: tuple[str, ...] = (), keep_rules: Any = None,
                  library_factory: Callable[..., Any] | None = None) -> None:
         super().__init__()
         self._exclude = tuple(exclude)
+        self._keep_rules = keep_rules
         self._cancel = cancel
         self._db_path = db_path
         self._model = model
@@ -254,7 +255,7 @@ class LibraryWorker(QObject):
                 from mgdesk.core.service import Library
 
                 self.library = Library(db_path=self._db_path, model=self._model, device=self._device,
-                                       exclude=self._exclude)
+                                       exclude=self._exclude, keep_rules=self._keep_rules)
         except Exception as exc:
             log.exception("cannot open the library")
             self.failed.emit(WorkerError("open", f"Cannot open the library: {exc}"))
@@ -574,13 +575,14 @@ class LibraryClient(QObject):
 
     def __init__(self, parent: QObject | None = None, *, db_path: Path | None = None, model: str = "lite0",
                  device: str | None = None, quiet_seconds: float = 2.0, exclude: tuple[str, ...] = (),
-                 library_factory: Callable[..., Any] | None = None, watch: bool = True) -> None:
+                 keep_rules: Any = None, library_factory: Callable[..., Any] | None = None,
+                 watch: bool = True) -> None:
         super().__init__(parent)
         self.cancel_event = threading.Event()
         self.thread = QThread()
         self.thread.setObjectName("mgdesk-worker")
         self.worker = LibraryWorker(self.cancel_event, db_path=db_path, model=model, device=device,
-                                    exclude=exclude, library_factory=library_factory)
+                                    exclude=exclude, keep_rules=keep_rules, library_factory=library_factory)
         self.worker.moveToThread(self.thread)
         w = self.worker
         for sig, slot in ((self._start, w.start), (self._scan, w.scan), (self._groups, w.loadGroups),

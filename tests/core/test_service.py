@@ -67,6 +67,23 @@ def test_a_resized_copy_is_grouped_at_the_copy_level_and_the_larger_one_is_kept(
     assert not any({SAMPLE[2], SAMPLE[3]} & names(g) for g in groups)
 
 
+def test_the_users_keep_rules_decide_which_copy_is_kept(tmp_path, folder):
+    from mgdesk.core.keepbest import KeepRules
+
+    smaller_first = KeepRules(order=("file_size",))  # "largest file" only; the half-size copy is smaller
+    (folder / "sub").mkdir()
+    shutil.move(folder / "half size.jpg", folder / "sub" / "half size.jpg")
+    prefer_sub = KeepRules(order=("folder", "resolution"), preferred_folders=(str(folder / "sub"),))
+    with Library(tmp_path / "rules.sqlite", embedder=FakeEmbedder(), tagger=fake_tagger,
+                 keep_rules=prefer_sub) as library:
+        library.scan([folder])
+        (group,) = [g for g in library.groups("copy") if "half size.jpg" in names(g)]
+        assert Path(group.keeper.path).name == "half size.jpg" and "folder" in group.keeper.reason
+        library.keep_rules = smaller_first
+        (group,) = [g for g in library.groups("copy") if "half size.jpg" in names(g)]
+        assert Path(group.keeper.path).name == SAMPLE[1]
+
+
 def test_search_by_an_outside_image_finds_its_original_first(lib, tmp_path, folder):
     outside = tmp_path / "query.png"
     with Image.open(folder / SAMPLE[3]) as im:

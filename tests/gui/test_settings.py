@@ -35,3 +35,15 @@ def test_the_dialog_shows_every_option_and_saves_what_changed(qtbot, tmp_path):
     dialog.editors["device"].setCurrentText("cpu")
     assert sorted(dialog.apply()) == ["device", "excluded_patterns"]
     assert Settings.load(tmp_path / "settings.json").excluded == ("*.tmp", "*/cache/*")
+
+
+def test_keep_rules_from_settings_reach_the_engine_and_a_typo_falls_back_to_the_default():
+    settings = Settings()
+    settings.values["keep_best_rules"] = "format, resolution"
+    settings.values["preferred_folders"] = "/photos/best; /photos/other"
+    rules = settings.keep_rules
+    assert rules.order == ("format", "resolution")
+    assert rules.preferred_folders == ("/photos/best", "/photos/other")
+    settings.values["keep_best_rules"] = "resolutoin"
+    from mgdesk.core.keepbest import RULES
+    assert settings.keep_rules.order == RULES
