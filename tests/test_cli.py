@@ -189,3 +189,12 @@ def test_importing_a_file_that_is_not_a_checkpoint_is_a_one_line_error(tmp_path,
     assert main(["models", "import-multigrain", str(bogus)]) == 1
     err = capsys.readouterr().err
     assert err.startswith("mgdesk: error:") and err.count("\n") == 1
+
+
+def test_the_window_without_a_display_is_a_one_line_error_not_a_crash(monkeypatch, capsys):
+    for name in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(sys, "platform", "linux")
+    assert main([]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("mgdesk: error: no display") and err.count("\n") == 1
