@@ -31,7 +31,7 @@ from typing import Callable, Mapping, Protocol, Sequence
 
 import numpy as np
 
-from mgdesk.core.index import VectorIndex
+from mgdesk.core.index import NeighbourSearch
 from mgdesk.core.verify import VERIFIER_VERSION, LocalFeatures, PairVerifier, Verdict
 
 log = logging.getLogger(__name__)
@@ -390,7 +390,7 @@ class _Context:
     # -- the run -------------------------------------------------------------------------
     def candidates(self) -> list[tuple[float, int, int]]:
         """Candidate pairs (cosine, a, b) from each photo's k nearest neighbours and its views'."""
-        index = VectorIndex.build(self.ids, self.vecs)
+        index = NeighbourSearch(self.ids, self.vecs)
         k = min(self.cfg.k + 1, len(self.ids))
         floor = self.floor
         pairs: dict[tuple[int, int], float] = {}

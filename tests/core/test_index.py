@@ -95,3 +95,21 @@ def test_past_the_threshold_the_index_switches_to_hnsw_and_keeps_working():
     assert ids.tolist() == [300]
     index.add(np.array([5]), x[5:6])  # a removed id can come back
     assert index.search(x[5], 1)[1][0, 0] == 5
+
+
+def test_grouping_neighbour_search_finds_near_duplicates_with_an_inverted_file_too():
+    from mgdesk.core.index import NeighbourSearch
+
+    rng = np.random.default_rng(3)
+    base = rng.normal(size=(3000, 64)).astype(np.float32)
+    copies = base[:300] + 0.05 * rng.normal(size=(300, 64)).astype(np.float32)
+    x = np.vstack([base, copies])
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    ids = np.arange(len(x), dtype=np.int64) + 1000
+    exact = NeighbourSearch(ids, x, ivf_min=10_000)
+    ivf = NeighbourSearch(ids, x, ivf_min=1_000)
+    assert not exact.is_approximate and ivf.is_approximate
+    for search in (exact, ivf):
+        scores, found = search.search(x[3000:], 2)
+        assert (found[:, 1] == ids[:300]).mean() >= 0.98  # the copy's original, after itself
+        assert (scores[:, 0] > 0.99).all()
