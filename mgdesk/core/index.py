@@ -68,6 +68,13 @@ class VectorIndex:
         """All ids currently in the index (unordered)."""
         return np.fromiter(self._ids, np.int64, len(self._ids))
 
+    def vectors(self) -> tuple[np.ndarray, np.ndarray]:
+        """(ids, vectors) of everything in the index, by ascending id: grouping reads them from here
+        instead of decoding and whitening every descriptor from SQLite again on each regroup."""
+        ids, vecs = self._all_vectors()
+        order = np.argsort(ids, kind="stable")
+        return ids[order], np.ascontiguousarray(vecs[order], np.float32)
+
     # -- updates -------------------------------------------------------------------------
     def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
         """Add (or replace) vectors for these ids."""

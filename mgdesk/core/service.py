@@ -220,11 +220,12 @@ class Library:
 
     def _sync_index(self, updated: Iterable[int], removed: Iterable[int]) -> None:
         from mgdesk.core.index import VectorIndex
-        removed = [i for i in set(removed) if i not in set(updated)]
+        updated = set(updated)
+        removed = [i for i in set(removed) if i not in updated]
         if self.index is not None and removed:
             self.index.remove(np.asarray(removed, np.int64))
         upd = []
-        for fid in set(updated):
+        for fid in updated:
             rec = self.repo.file(fid)
             emb = self.repo.embedding(fid, self.model)
             if rec is not None and rec.status == FileStatus.OK and emb is not None:
@@ -292,7 +293,9 @@ class Library:
 
     def _similarity_groups(self, level, threshold, progress, cancel) -> list[list[tuple[FileRecord, float]]]:
         from mgdesk.core.grouping import GroupingConfig, find_groups
-        ids, vecs = self._vectors()
+        if self.index is None:
+            return []
+        ids, vecs = self.index.vectors()  # already whitened; kept in step with SQLite
         if len(ids) < 2:
             return []
         files = self.repo.files_by_ids(ids.tolist())

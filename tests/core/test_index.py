@@ -113,3 +113,14 @@ def test_grouping_neighbour_search_finds_near_duplicates_with_an_inverted_file_t
         scores, found = search.search(x[3000:], 2)
         assert (found[:, 1] == ids[:300]).mean() >= 0.98  # the copy's original, after itself
         assert (scores[:, 0] > 0.99).all()
+
+
+def test_the_index_hands_back_its_vectors_by_id():
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(6, 8)).astype(np.float32)
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    index = VectorIndex.build(np.array([30, 10, 20, 60, 50, 40]), x)
+    index.remove(np.array([20]))
+    ids, vecs = index.vectors()
+    assert ids.tolist() == [10, 30, 40, 50, 60]
+    assert np.allclose(vecs[0], x[1]) and np.allclose(vecs[-1], x[3])
