@@ -108,6 +108,12 @@ def one_size(n: int, dim: int, threads: int, group_max: int, hnsw: bool, ann_thr
         groups = find_groups(ids, vecs, "similar", config=GroupingConfig(k=10, similar_cosine=0.9))
         out["grouping_s"] = round(time.perf_counter() - t, 2)
         out["groups"] = len(groups)
+        # each planted copy should share a group with the vector it was made from
+        group_of = {m: gi for gi, g in enumerate(groups) for m in g.members}
+        src_all = synthetic_sources(n, dim, n_dup)
+        copies = ids[n - n_dup:]
+        same = [group_of.get(int(c), -1) == group_of.get(int(ids[s]), -2) for c, s in zip(copies, src_all)]
+        out["planted_pairs_grouped"] = round(float(np.mean(same)), 4) if same else None
     else:
         out["grouping_s"] = f"skipped (n > --group-max {group_max})"
     out["peak_rss_mb"] = round(peak_rss_mb())
@@ -191,7 +197,8 @@ def main() -> int:
             print(f"vectors n={res['n']:,} dim={res['dim']} ({res['index']}, {res['threads']} threads): "
                   f"build {res['build_s']} s, search p50 {res['search_ms_p50']} ms / p95 {res['search_ms_p95']} ms, "
                   f"planted copy found first {res['planted_recall@1']:.1%}, grouping {res['grouping_s']}{' s' if isinstance(res['grouping_s'], float) else ''}"
-                  f"{', ' + str(res['groups']) + ' groups' if 'groups' in res else ''}, peak RSS {res['peak_rss_mb']} MB")
+                  f"{', ' + str(res['groups']) + ' groups' if 'groups' in res else ''}"
+                  f"{', planted pairs grouped ' + format(res['planted_pairs_grouped'], '.1%') if res.get('planted_pairs_grouped') is not None else ''}, peak RSS {res['peak_rss_mb']} MB")
             sys.stdout.flush()
     if args.rescan_files:
         r = rescan(args.rescan_files, args.rescan_root)

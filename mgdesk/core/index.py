@@ -244,36 +244,61 @@ class NeighbourSearch:
     """The k nearest neighbours of every photo at once, over a fixed set: what grouping needs.
 
     Exact search of n queries against n vectors is quadratic (100k photos × 1280 dims: 311 s on one
-    core). From ``ivf_min`` vectors on, an inverted file clusters the vectors (k-means, √n lists,
-    trained on a sample) and each query looks only in its ``nprobe`` nearest lists; near-duplicates
-    sit in the same or neighbouring lists, so they are still found.
+    core). From ``ivf_min`` vectors on, the search runs on a PCA projection to ``reduced_dim``
+    dimensions (trained on a sample) through an inverted file (k-means, √n lists) where each query
+    looks only in its ``nprobe`` nearest lists; the neighbours found are then re-scored exactly on
+    the full vectors, so the scores grouping sees are true cosines. Near-duplicates stay close in
+    the projection and sit in the same or neighbouring lists, so they are still found.
     """
 
     def __init__(self, ids: np.ndarray, vectors: np.ndarray, *, ivf_min: int = IVF_MIN,
-                 nprobe: int = 8, seed: int = 0) -> None:
+                 nprobe: int = 8, reduced_dim: int = 128, seed: int = 0) -> None:
         vectors = np.ascontiguousarray(vectors, np.float32)
         self.ids = np.asarray(ids, np.int64)
+        self.full = vectors
+        self.pca: faiss.PCAMatrix | None = None
         n, dim = vectors.shape
         if n < ivf_min:
             self.index: faiss.Index = faiss.IndexFlatIP(dim)
-        else:
-            nlist = max(1, int(np.sqrt(n)))
-            ivf = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, nlist, faiss.METRIC_INNER_PRODUCT)
-            ivf.cp.niter = 10
-            ivf.cp.seed = seed
-            rng = np.random.default_rng(seed)
-            sample = vectors[rng.choice(n, min(n, 40 * nlist), replace=False)]
-            ivf.train(sample)
-            ivf.nprobe = min(nprobe, nlist)
-            self.index = ivf
-        self.index.add(vectors)
+            self.index.add(vectors)
+            return
+        nlist = max(1, int(np.sqrt(n)))
+        rng = np.random.default_rng(seed)
+        sample = vectors[np.sort(rng.choice(n, min(n, max(40 * nlist, 4 * dim)), replace=False))]
+        if dim > reduced_dim:
+            self.pca = faiss.PCAMatrix(dim, reduced_dim)
+            self.pca.train(sample)
+            sample = self.pca.apply(sample)
+        sub = sample.shape[1]
+        ivf = faiss.IndexIVFFlat(faiss.IndexFlatIP(sub), sub, nlist, faiss.METRIC_INNER_PRODUCT)
+        ivf.cp.niter = 10
+        ivf.cp.seed = seed
+        ivf.train(sample)
+        ivf.nprobe = min(nprobe, nlist)
+        for start in range(0, n, 100_000):  # project in chunks: bounded temporaries
+            ivf.add(self._project(vectors[start:start + 100_000]))
+        self.index = ivf
+
+    def _project(self, x: np.ndarray) -> np.ndarray:
+        return x if self.pca is None else self.pca.apply(np.ascontiguousarray(x, np.float32))
 
     @property
     def is_approximate(self) -> bool:
         return isinstance(self.index, faiss.IndexIVF)
 
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """(scores, ids), each (n, k); missing neighbours have id -1."""
-        scores, rows = self.index.search(np.ascontiguousarray(queries, np.float32), int(k))
+        """(scores, ids), each (n, k), best first; missing neighbours have id -1."""
+        queries = np.ascontiguousarray(queries, np.float32)
+        k = int(k)
+        # through the projection the order is approximate: fetch more, keep the best k exactly
+        deep = k if self.pca is None else min(len(self.ids), 2 * k + 8)
+        scores, rows = self.index.search(self._project(queries), deep)
+        if self.is_approximate:  # exact cosines on the full vectors, re-ranked
+            found = self.full[np.maximum(rows, 0)]  # (n, k, dim)
+            scores = np.einsum("nd,nkd->nk", queries, found)
+            scores[rows < 0] = -np.inf
+            order = np.argsort(-scores, axis=1, kind="stable")[:, :k]
+            scores = np.take_along_axis(scores, order, axis=1)
+            rows = np.take_along_axis(rows, order, axis=1)
         ids = np.where(rows >= 0, self.ids[np.maximum(rows, 0)], -1)
         return scores, ids

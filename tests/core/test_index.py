@@ -108,11 +108,17 @@ def test_grouping_neighbour_search_finds_near_duplicates_with_an_inverted_file_t
     ids = np.arange(len(x), dtype=np.int64) + 1000
     exact = NeighbourSearch(ids, x, ivf_min=10_000)
     ivf = NeighbourSearch(ids, x, ivf_min=1_000)
-    assert not exact.is_approximate and ivf.is_approximate
-    for search in (exact, ivf):
+    projected = NeighbourSearch(ids, x, ivf_min=1_000, reduced_dim=32)  # PCA to 32 of 64 dims
+    assert not exact.is_approximate and ivf.is_approximate and projected.pca is not None
+    for search in (exact, ivf, projected):
         scores, found = search.search(x[3000:], 2)
         assert (found[:, 1] == ids[:300]).mean() >= 0.98  # the copy's original, after itself
         assert (scores[:, 0] > 0.99).all()
+        # the scores are the true cosines on the full vectors, best first
+        ok = found[:, 1] >= 0
+        true = np.einsum("nd,nd->n", x[3000:][ok], x[found[ok, 1] - 1000])
+        assert np.allclose(scores[ok, 1], true, atol=1e-5)
+        assert (np.diff(scores, axis=1) <= 1e-6).all()
 
 
 def test_the_index_hands_back_its_vectors_by_id():
