@@ -34,6 +34,7 @@ from typing import Callable, Mapping, Protocol, Sequence
 import numpy as np
 
 from mgdesk.core.index import NeighbourSearch
+from mgdesk.core.shots import different_captures
 from mgdesk.core.verify import VERIFIER_VERSION, LocalFeatures, PairVerifier, Verdict
 
 log = logging.getLogger(__name__)
@@ -228,6 +229,7 @@ def find_groups(
     progress: Callable[[GroupingProgress], None] | None = None,
     cancel: threading.Event | None = None,
     feature_store: FeatureStore | None = None,
+    shots: Mapping[int, str | None] | None = None,
 ) -> list[Group]:
     """Groups of at least two photos at ``level`` ("copy" or "similar"), largest first.
 
@@ -236,7 +238,9 @@ def find_groups(
     copies; ``photo_keys`` (content hashes) make verdicts cacheable in ``verdict_cache``. Pairs in
     ``not_duplicate`` are never grouped together. When ``cancel`` is set the run stops and
     returns an empty list (partial groups would be misleading). ``feature_store`` keeps the
-    photos' local features between runs (keyed by ``photo_keys``).
+    photos' local features between runs (keyed by ``photo_keys``). ``shots`` maps an id to its
+    capture signature (mgdesk.core.shots): two photos whose camera metadata says they are two
+    captures (a burst frame, an exposure bracket) are never copies, whatever their pixels say.
     """
     if level not in LEVELS:
         raise ValueError(f"unknown level {level!r}; expected one of {', '.join(LEVELS)}")
@@ -252,7 +256,7 @@ def find_groups(
         raise ValueError("the copy level verifies pairs and needs image_paths")
     ctx = _Context(ids_arr, vecs, level, views if config.use_views else None, image_paths or {},
                    photo_keys, config, not_duplicate, verdict_cache, verifier, progress, cancel,
-                   feature_store)
+                   feature_store, shots)
     try:
         return ctx.run()
     except _Cancelled:
@@ -262,7 +266,7 @@ def find_groups(
 
 class _Context:
     def __init__(self, ids, vecs, level, views, paths, keys, config, not_dup, cache, verifier,
-                 progress, cancel, feature_store=None) -> None:
+                 progress, cancel, feature_store=None, shots=None) -> None:
         self.ids, self.vecs, self.level = ids, vecs, level
         self.row = {int(i): r for r, i in enumerate(ids.tolist())}
         self.views = {int(i): np.atleast_2d(np.asarray(v, np.float32))
@@ -271,6 +275,7 @@ class _Context:
         self.not_dup = {frozenset(int(x) for x in p) for p in not_dup}
         self.cache, self.progress, self.cancel = cache, progress, cancel
         self.feature_store = feature_store
+        self.shots = shots or {}
         self.verifier = verifier or PairVerifier()
         self.feature_tag = "-".join(str(x) for x in (
             VERIFIER_VERSION, getattr(self.verifier, "feature_side", ""),
@@ -377,6 +382,7 @@ class _Context:
             return got
         ok = False
         if frozenset(key) not in self.not_dup and self.paths and \
+                different_captures(self.shots.get(a), self.shots.get(b)) is None and \
                 (on_demand or self.cosine(a, b) >= self.cfg.copy_candidate_cosine):
             self._check_cancel()
             ok = self.verdict(a, b).is_copy

@@ -183,6 +183,7 @@ class ImageInfo:
     captured: str | None  # ISO 8601 from DateTimeOriginal (or DateTime), with offset when known
     camera: str | None  # "Make Model", de-duplicated and cleaned
     exif_fields: int  # number of EXIF tags: a proxy for "which copy kept the richer metadata"
+    shot: str | None = None  # capture signature (mgdesk.core.shots): tells a burst frame from an edit
 
 
 @dataclass
@@ -425,6 +426,7 @@ def _info_from_pillow(im: Image.Image) -> tuple[ImageInfo, Image.Transpose | Non
         captured=_captured(exif),
         camera=_camera(exif),
         exif_fields=_count_exif(exif, is_tiff=im.format == "TIFF"),
+        shot=_shot(exif),
     )
     return info, _TRANSPOSE.get(pending) if pending else None
 
@@ -573,6 +575,31 @@ def _captured(exif: Image.Exif | None) -> str | None:
     return None
 
 
+def _shot(exif: Image.Exif | None) -> str | None:
+    """The capture signature: DateTimeOriginal (never the modify date: edits change it),
+    sub-seconds and exposure settings."""
+    from mgdesk.core.shots import shot_from_exif
+
+    exif_ifd = _safe_ifd(exif, 0x8769)
+    if not exif_ifd:
+        return None
+    text = _text(exif_ifd.get(0x9003))
+    match = _DATE_RE.match(text) if text else None
+    taken = None
+    if match:
+        try:
+            taken = datetime(*(int(g) for g in match.groups()))
+        except ValueError:
+            taken = None
+        if taken is not None and taken.year < 1800:
+            taken = None
+    try:
+        return shot_from_exif(exif_ifd, taken).signature()
+    except Exception as exc:  # odd EXIF must never stop a scan
+        log.debug("ignoring unreadable capture fields: %s", exc)
+        return None
+
+
 _MAKER_NOISE = frozenset(
     {"corporation", "corp", "corp.", "co", "co.", "ltd", "ltd.", "co.,ltd", "co.,ltd.", "inc",
      "inc.", "company", "imaging", "optical", "camera", "electronics", "eastman", "gmbh", "ag"}
@@ -664,6 +691,7 @@ def _raw_info(raw: Any, exif: Image.Exif | None) -> tuple[ImageInfo, int]:
         captured=_captured(exif),
         camera=_camera(exif),
         exif_fields=_count_exif(exif, is_tiff=True),
+        shot=_shot(exif),
     )
     return info, orientation
 

@@ -441,7 +441,8 @@ class Scanner:
             return {}
         return {"width": info.width, "height": info.height, "format": info.format,
                 "orientation": getattr(info, "orientation", None), "captured": getattr(info, "captured", None),
-                "camera": getattr(info, "camera", None), "exif_fields": getattr(info, "exif_fields", None)}
+                "camera": getattr(info, "camera", None), "exif_fields": getattr(info, "exif_fields", None),
+                "shot": getattr(info, "shot", None)}
 
     def _write_result(self, w: _Work, res: Any, report: ScanReport) -> int | None:
         if getattr(res, "error", None) is not None or getattr(res, "descriptor", None) is None:
@@ -465,7 +466,7 @@ class Scanner:
         meta = {}
         if src_rec is not None:
             meta = {k: getattr(src_rec, k) for k in ("width", "height", "format", "orientation", "captured", "camera",
-                                                    "exif_fields")}
+                                                    "exif_fields", "shot")}
         values = {**self._base_values(w), **meta, "status": FileStatus.OK, "error_reason": None,
                   "error_message": None}
         fid = self._upsert(w, values)

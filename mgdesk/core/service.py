@@ -318,7 +318,8 @@ class Library:
         groups = find_groups(ids, vecs, level, views=views, image_paths={i: f.path for i, f in files.items()},
                              photo_keys=keys, config=config, not_duplicate=not_dup,
                              verdict_cache=_VerdictCacheAdapter(self.repo), progress=progress, cancel=cancel,
-                             feature_store=self._feature_store())
+                             feature_store=self._feature_store(),
+                             shots={i: f.shot for i, f in files.items() if f.shot})
         return [[(files[m], float(g.scores.get(m, 1.0))) for m in g.members] for g in groups]
 
     def _feature_store(self):

@@ -95,8 +95,10 @@ def test_info_carries_capture_time_camera_and_exif_richness(data: Path) -> None:
     assert info == ImageInfo(
         width=100, height=68, format="JPEG", orientation=1,
         captured="2008-05-30T15:56:01", camera="Canon EOS 40D", exif_fields=info.exif_fields,
+        shot=info.shot,
     )  # fmt: skip
     assert info.exif_fields > 20
+    assert info.shot.startswith("2008-05-30T15:56:01")  # DateTimeOriginal, then exposure fields
     nikon = read_info(data / "formats" / "camera" / "jpg" / "Nikon_D70.jpg")
     assert nikon.camera == "NIKON D70"  # "NIKON CORPORATION" + "NIKON D70", de-duplicated
     assert read_info(data / "formats" / "orientation" / "Landscape_0.jpg").exif_fields < info.exif_fields

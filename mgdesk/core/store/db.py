@@ -176,7 +176,13 @@ def _v2_exif_fields(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE files ADD COLUMN exif_fields INTEGER")
 
 
-MIGRATIONS: list[Migration] = [_v1_initial_schema, _v2_exif_fields]
+def _v3_shot(db: sqlite_utils.Database) -> None:
+    """The capture signature (mgdesk.core.shots): burst frames and brackets are not copies.
+    Files scanned before it have none until they change; a rescan of a changed file fills it."""
+    db.execute("ALTER TABLE files ADD COLUMN shot TEXT")
+
+
+MIGRATIONS: list[Migration] = [_v1_initial_schema, _v2_exif_fields, _v3_shot]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

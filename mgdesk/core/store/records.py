@@ -38,6 +38,7 @@ class FileRecord:
     first_seen: float
     last_seen: float
     exif_fields: int | None = None
+    shot: str | None = None  # capture signature, see mgdesk.core.shots
 
     @classmethod
     def from_row(cls, row: dict) -> FileRecord:
