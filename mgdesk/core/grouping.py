@@ -34,7 +34,7 @@ from typing import Callable, Mapping, Protocol, Sequence
 import numpy as np
 
 from mgdesk.core.index import NeighbourSearch
-from mgdesk.core.shots import different_captures
+from mgdesk.core.shots import Shot, different_captures
 from mgdesk.core.verify import VERIFIER_VERSION, LocalFeatures, PairVerifier, Verdict
 
 log = logging.getLogger(__name__)
@@ -275,7 +275,7 @@ class _Context:
         self.not_dup = {frozenset(int(x) for x in p) for p in not_dup}
         self.cache, self.progress, self.cancel = cache, progress, cancel
         self.feature_store = feature_store
-        self.shots = shots or {}
+        self.shots = {int(i): Shot.parse(s) for i, s in (shots or {}).items() if s}
         self.verifier = verifier or PairVerifier()
         self.feature_tag = "-".join(str(x) for x in (
             VERIFIER_VERSION, getattr(self.verifier, "feature_side", ""),
@@ -506,13 +506,13 @@ class _Context:
         """Similar groups: captures (copy groups and single photos) merged by average link.
 
         A copy group is one capture, so the similar level works on captures: two captures score
-        their best cross cosine (a crop or a screenshot frame lowers the others), raised to
-        ``similar_scene_score`` when geometry links them (a verified copy or a shared rigid scene
-        between any of their members), and one verification between their representatives
-        stands for all their photos. Two scene units merge when the mean score over their
+        the mean cosine of their photo pairs, raised to ``similar_scene_score`` when geometry
+        links them (any two of their photos are verified copies, or their representatives — and
+        a second member of each copy group — share a rigid scene), so a few verifications stand
+        for all their photos. Two scene units merge when the mean score over their
         capture pairs reaches a threshold that falls from ``similar_cosine`` towards
         ``similar_scene_cosine`` with the share of those pairs that geometry backs, every capture
-        pair reaches ``similar_pair_floor``, and no photo pair is marked "not a duplicate": the
+        photo pair reaches ``similar_pair_floor``, and no photo pair is marked "not a duplicate": the
         floor keeps it from chaining, the mean lets a burst or another angle join on its overall
         likeness rather than its single weakest pair. Every copy group sits inside one similar
         group.
@@ -531,7 +531,7 @@ class _Context:
             if s >= cfg.similar_pair_floor and ca != cb:
                 cap_neighbours[ca].add(cb)
                 cap_neighbours[cb].add(ca)
-        memo: dict[tuple[int, int], tuple[float, bool, bool] | None] = {}
+        memo: dict[tuple[int, int], tuple[float, float, bool] | None] = {}
 
         def capture_score(c: int, d: int) -> tuple[float, float, bool] | None:
             """(score, geometry weight, verified) of two captures: the mean cosine of their photo
@@ -574,7 +574,8 @@ class _Context:
         def verify(c: int, d: int) -> tuple[float, float, bool] | None:
             for x, y in probes(c, d):
                 self._check_cancel()
-                if self.verdict(x, y) is not None and self.scene_weight(x, y) == 0.0:
+                self.verdict(x, y)
+                if self.scene_weight(x, y) == 0.0:
                     break  # the weakest probe decides: no need for the others
             return capture_score(c, d)
 
@@ -600,7 +601,7 @@ class _Context:
             for c in mu:
                 for d in mv:
                     got = capture_score(c, d)
-                    if got is None or got[0] < cfg.similar_pair_floor:
+                    if got is None:  # marked apart, or a photo pair below the floor
                         return None
                     total += got[0]
                     backed += got[1]

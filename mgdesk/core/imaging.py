@@ -552,6 +552,19 @@ _DATE_RE = re.compile(r"^(\d{4})[:\-/.](\d{2})[:\-/.](\d{2})[ T](\d{2}):(\d{2}):
 _OFFSET_RE = re.compile(r"^[+-]\d{2}:\d{2}$")
 
 
+def _exif_datetime(raw: Any) -> datetime | None:
+    """An EXIF date-time ("2024:05:01 10:00:00"), or None for blanks like "0000:00:00 00:00:00"."""
+    text = _text(raw)
+    match = _DATE_RE.match(text) if text else None
+    if not match:
+        return None
+    try:
+        stamp = datetime(*(int(g) for g in match.groups()))
+    except ValueError:
+        return None
+    return stamp if stamp.year >= 1800 else None
+
+
 def _captured(exif: Image.Exif | None) -> str | None:
     """ISO 8601 capture time: DateTimeOriginal (+OffsetTimeOriginal), else DateTime."""
     exif_ifd = _safe_ifd(exif, 0x8769)
@@ -559,15 +572,8 @@ def _captured(exif: Image.Exif | None) -> str | None:
     if exif is not None:
         candidates.append((exif.get(0x0132), exif_ifd.get(0x9010)))
     for raw, offset in candidates:
-        text = _text(raw)
-        match = _DATE_RE.match(text) if text else None
-        if not match:
-            continue
-        try:
-            stamp = datetime(*(int(g) for g in match.groups()))
-        except ValueError:
-            continue  # "0000:00:00 00:00:00" and friends
-        if stamp.year < 1800:
+        stamp = _exif_datetime(raw)
+        if stamp is None:
             continue
         iso = stamp.isoformat()
         off = _text(offset)
@@ -583,18 +589,8 @@ def _shot(exif: Image.Exif | None) -> str | None:
     exif_ifd = _safe_ifd(exif, 0x8769)
     if not exif_ifd:
         return None
-    text = _text(exif_ifd.get(0x9003))
-    match = _DATE_RE.match(text) if text else None
-    taken = None
-    if match:
-        try:
-            taken = datetime(*(int(g) for g in match.groups()))
-        except ValueError:
-            taken = None
-        if taken is not None and taken.year < 1800:
-            taken = None
     try:
-        return shot_from_exif(exif_ifd, taken).signature()
+        return shot_from_exif(exif_ifd, _exif_datetime(exif_ifd.get(0x9003))).signature()
     except Exception as exc:  # odd EXIF must never stop a scan
         log.debug("ignoring unreadable capture fields: %s", exc)
         return None

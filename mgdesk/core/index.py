@@ -293,7 +293,7 @@ class NeighbourSearch:
         # through the projection the order is approximate: fetch more, keep the best k exactly
         deep = k if self.pca is None else min(len(self.ids), 2 * k + 8)
         scores, rows = self.index.search(self._project(queries), deep)
-        if self.is_approximate:  # exact cosines on the full vectors, re-ranked
+        if self.pca is not None:  # exact cosines on the full vectors, re-ranked
             found = self.full[np.maximum(rows, 0)]  # (n, k, dim)
             scores = np.einsum("nd,nkd->nk", queries, found)
             scores[rows < 0] = -np.inf

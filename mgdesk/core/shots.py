@@ -59,14 +59,19 @@ class Shot:
                    int(parts[3]) if parts[3].isdigit() else None, _float(parts[4]))
 
 
-def different_captures(a: str | None, b: str | None) -> str | None:
-    """Why two photos cannot be one capture (a one-line reason), or None if nothing says so."""
+def different_captures(a: Shot | str | None, b: Shot | str | None) -> str | None:
+    """Why two photos cannot be one capture (a one-line reason), or None if nothing says so.
+
+    Takes signatures or parsed Shots (grouping parses each photo's once, not once per pair)."""
     if not a or not b or a == b:
         return None
-    sa, sb = Shot.parse(a), Shot.parse(b)
+    sa = a if isinstance(a, Shot) else Shot.parse(a)
+    sb = b if isinstance(b, Shot) else Shot.parse(b)
     if sa.taken is not None and sb.taken is not None:
         delta = abs((sa.taken - sb.taken).total_seconds())
-        zone_shift = delta % _ZONE_STEP_S == 0 and sa.subsec == sb.subsec
+        # an editor may drop the sub-seconds: only differing ones count against a zone shift
+        zone_shift = delta % _ZONE_STEP_S == 0 and (
+            not sa.subsec or not sb.subsec or sa.subsec == sb.subsec)
         if delta and not zone_shift:
             return f"taken {delta:g} s apart (camera metadata)"
         if not delta and sa.subsec and sb.subsec and sa.subsec != sb.subsec:
@@ -84,7 +89,8 @@ def shot_from_exif(exif_ifd: dict[int, Any], taken: datetime | None) -> Shot:
     """The capture fields from the EXIF sub-IFD; ``taken`` is DateTimeOriginal, already parsed."""
     sub = exif_ifd.get(0x9291)  # SubSecTimeOriginal
     sub = sub.decode("ascii", "ignore") if isinstance(sub, bytes) else sub
-    sub = "".join(ch for ch in sub if ch.isdigit()) if isinstance(sub, str) else ""
+    # a decimal fraction of a second: "5" and "50" are the same instant
+    sub = "".join(ch for ch in sub if ch.isdigit()).rstrip("0") if isinstance(sub, str) else ""
     iso = exif_ifd.get(0x8827)
     if isinstance(iso, (tuple, list)):
         iso = iso[0] if iso else None

@@ -42,14 +42,17 @@ def test_other_times_and_exposures_are_other_captures_but_a_zone_shift_is_not():
     assert "exposure time" in different_captures(base, "2024-05-01T10:00:00.25|0.004|2.8|100|0")
     assert "exposure bias" in different_captures(base, "2024-05-01T10:00:00.25|0.008|2.8|100|-1")
     assert different_captures(base, "2024-05-01T12:00:00.25|0.008|2.8|100|0") is None  # +2 h
+    assert different_captures(base, "2024-05-01T12:00:00|0.008|2.8|100|0") is None  # sub-s lost
+    assert "apart" in different_captures(base, "2024-05-01T12:00:00.75|0.008|2.8|100|0")
+    assert different_captures(Shot.parse(base), Shot.parse(base)) is None  # parsed shots too
     assert different_captures(base, "|0.008|2.8|100|0") is None  # a field only one has
 
 
 def test_the_loader_reads_the_capture_fields_not_the_modify_date(tmp_path):
     path = tmp_path / "a.jpg"
-    save_with_exif(Image.new("RGB", (64, 48), "gray"), path, "2024:05:01 10:00:00", "25")
+    save_with_exif(Image.new("RGB", (64, 48), "gray"), path, "2024:05:01 10:00:00", "250")
     shot = Shot.parse(load_image(path).info.shot)
-    assert shot.taken.isoformat() == "2024-05-01T10:00:00" and shot.subsec == "25"
+    assert shot.taken.isoformat() == "2024-05-01T10:00:00" and shot.subsec == "25"  # 0.250 s
     assert shot.exposure_s == pytest.approx(0.008) and shot.bias_ev == 0
 
 
