@@ -23,3 +23,19 @@ def shared_data() -> Path:
     if not SHARED_DATA.exists():
         pytest.skip("shared data not available")
     return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def embedder():
+    """The real lite0 network on the CPU, loaded once per test run (loading costs seconds)."""
+    from mgdesk.core.embedding import Embedder
+
+    return Embedder("lite0", "cpu")
+
+
+@pytest.fixture
+def spy(embedder):
+    """The real embedder, recording which files it embeds (see tests/embedder_spy.py)."""
+    from embedder_spy import EmbedderSpy  # tests/ is on sys.path: pytest put it there for this file
+
+    return EmbedderSpy(embedder)

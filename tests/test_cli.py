@@ -11,19 +11,16 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent / "core"))
-from fake_embedder import FakeEmbedder, fake_tagger  # noqa: E402
-
-from mgdesk.cli import main  # noqa: E402
-from mgdesk.core.service import Library  # noqa: E402
+from mgdesk.cli import main
+from mgdesk.core.service import Library
 
 PHOTOS = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "photos"
 SAMPLE = ["bsd100_img_001.jpg", "bsd100_img_002.jpg", "set14_img_001.jpg"]
 
 
 @pytest.fixture
-def library(tmp_path):
-    """A library scanned with the fake embedder (model 'fake8x8'): (db path, photo folder)."""
+def library(tmp_path, embedder):
+    """A library scanned with the real default model: (db path, photo folder)."""
     if not PHOTOS.exists():
         pytest.skip("shared photos not available")
     folder = tmp_path / "photos"
@@ -33,7 +30,7 @@ def library(tmp_path):
     shutil.copy2(folder / SAMPLE[0], folder / "copy.jpg")
     (folder / "broken.jpg").write_bytes(b"not a jpeg")
     db = tmp_path / "lib.sqlite"
-    with Library(db, embedder=FakeEmbedder(), tagger=fake_tagger) as lib:
+    with Library(db, embedder=embedder) as lib:
         lib.scan([folder])
     return db, folder
 
@@ -46,7 +43,7 @@ def run(capsys, *argv: str) -> tuple[int, str, str]:
 
 def test_dupes_json_lists_groups_with_path_score_keep_and_reason(library, capsys):
     db, folder = library
-    code, out, _ = run(capsys, "dupes", "--db", str(db), "--model", "fake8x8", "--level", "exact", "--json")
+    code, out, _ = run(capsys, "dupes", "--db", str(db), "--level", "exact", "--json")
     assert code == 0
     data = json.loads(out)
     assert len(data["groups"]) == 1
@@ -61,7 +58,7 @@ def test_dupes_json_lists_groups_with_path_score_keep_and_reason(library, capsys
 
 def test_search_json_returns_paths_and_scores(library, capsys):
     db, folder = library
-    code, out, _ = run(capsys, "search", str(folder / SAMPLE[1]), "--db", str(db), "--model", "fake8x8",
+    code, out, _ = run(capsys, "search", str(folder / SAMPLE[1]), "--db", str(db),
                        "-k", "2", "--json")
     assert code == 0
     results = json.loads(out)["results"]
@@ -71,16 +68,16 @@ def test_search_json_returns_paths_and_scores(library, capsys):
 
 def test_status_errors_and_tags_json(library, capsys):
     db, _ = library
-    code, out, _ = run(capsys, "status", "--db", str(db), "--model", "fake8x8", "--json")
+    code, out, _ = run(capsys, "status", "--db", str(db), "--json")
     status = json.loads(out)
     assert code == 0 and status["files"]["ok"] == 4 and status["files"]["error"] == 1
     code, out, _ = run(capsys, "errors", "--db", str(db), "--json")
     errors = json.loads(out)["errors"]
     assert code == 0 and [Path(e["path"]).name for e in errors] == ["broken.jpg"] and errors[0]["reason"]
-    code, out, _ = run(capsys, "tags", "--db", str(db), "--model", "fake8x8", "--json")
+    code, out, _ = run(capsys, "tags", "--db", str(db), "--json")
     tags = json.loads(out)["tags"]
     assert code == 0 and sum(t["count"] for t in tags) == 4
-    code, out, _ = run(capsys, "tags", "--db", str(db), "--model", "fake8x8", "--tag", tags[0]["label"], "--json")
+    code, out, _ = run(capsys, "tags", "--db", str(db), "--tag", tags[0]["label"], "--json")
     assert len(json.loads(out)["photos"]) == tags[0]["count"]
 
 
@@ -104,24 +101,22 @@ def test_trash_states_count_and_size_and_asks_before_moving(library, capsys, mon
 def test_trash_then_undo_puts_the_file_back(library, capsys):
     db, folder = library
     target = folder / "copy.jpg"
-    code, out, _ = run(capsys, "trash", str(target), "--db", str(db), "--model", "fake8x8", "--yes")
+    code, out, _ = run(capsys, "trash", str(target), "--db", str(db), "--yes")
     assert code == 0 and not target.exists()
-    code, out, _ = run(capsys, "undo", "--db", str(db), "--model", "fake8x8")
+    code, out, _ = run(capsys, "undo", "--db", str(db))
     assert code == 0 and target.exists() and "restored 1" in out
 
 
 def test_trash_refuses_to_remove_the_last_copy(library, capsys):
     db, folder = library
-    code, _, err = run(capsys, "trash", str(folder / "copy.jpg"), str(folder / SAMPLE[0]), "--db", str(db),
-                       "--model", "fake8x8", "--yes")
+    code, _, err = run(capsys, "trash", str(folder / "copy.jpg"), str(folder / SAMPLE[0]), "--db", str(db), "--yes")
     assert code == 1 and "every copy" in err
     assert (folder / "copy.jpg").exists() and (folder / SAMPLE[0]).exists()
 
 
 def test_trash_to_a_folder_moves_there(library, capsys, tmp_path):
     db, folder = library
-    code, _, _ = run(capsys, "trash", str(folder / "copy.jpg"), "--to", str(tmp_path / "out"), "--db", str(db),
-                     "--model", "fake8x8", "--yes")
+    code, _, _ = run(capsys, "trash", str(folder / "copy.jpg"), "--to", str(tmp_path / "out"), "--db", str(db), "--yes")
     assert code == 0 and (tmp_path / "out" / "copy.jpg").exists()
 
 

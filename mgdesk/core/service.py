@@ -136,8 +136,9 @@ class Library:
     """Opens the database, keeps the FAISS index of the current model in step with it.
 
     Create it in the thread that will use it (the GUI's worker, or the CLI's main thread).
-    `embedder` may be injected (tests use a tiny fake); by default the real Embedder for `model`
-    is created on first need, so commands that only read (dupes, tags, status) start fast.
+    `embedder` may be injected (to share one loaded network between libraries, as the tests and
+    the GUI do); by default the real Embedder for `model` is created on first need, so commands
+    that only read (dupes, tags, status) start fast.
     """
 
     def __init__(self, db_path: Path | str | None = None, model: str = "lite0", device: str | None = None, *,

@@ -15,9 +15,10 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from fake_embedder import FakeEmbedder, fake_tagger
+from embedder_spy import EmbedderSpy
 from mgdesk.core.scanner import Scanner, hash_file, walk
 from mgdesk.core.store import FileStatus, Repository
+from mgdesk.core.tags import photo_tags
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PHOTOS = REPO_ROOT.parent / "shared" / "data" / "photos"
@@ -42,23 +43,27 @@ def repo(tmp_path) -> Repository:
     return Repository.open(tmp_path / "lib.sqlite")
 
 
-def scanner(repo, **kw) -> tuple[Scanner, FakeEmbedder]:
-    emb = FakeEmbedder()
-    return Scanner(repo, emb, tagger=fake_tagger, batch_size=kw.pop("batch_size", 4), **kw), emb
+@pytest.fixture
+def scanner(embedder):
+    """make(repo, **kw) -> (a Scanner on the real model with real tags, the spy on its embedder)."""
+    def make(repo, **kw) -> tuple[Scanner, EmbedderSpy]:
+        emb = EmbedderSpy(embedder)
+        return Scanner(repo, emb, tagger=photo_tags, batch_size=kw.pop("batch_size", 4), **kw), emb
+    return make
 
 
-def test_a_first_scan_records_every_photo_with_its_metadata_and_embedding(photos, repo):
+def test_a_first_scan_records_every_photo_with_its_metadata_and_embedding(photos, repo, scanner):
     sc, emb = scanner(repo)
     report = sc.scan([photos])
     assert (report.new, report.embedded, report.errors) == (6, 6, 0)
     files = repo.files(FileStatus.OK)
     assert len(files) == 6
     assert all(f.width and f.height and f.format == "JPEG" and f.hash for f in files)
-    assert repo.models() == {"fake8x8": 6}
-    assert repo.tag_counts("fake8x8")
+    assert repo.models() == {"lite0": 6}
+    assert repo.tag_counts("lite0")
 
 
-def test_an_unchanged_rescan_reads_nothing(photos, repo):
+def test_an_unchanged_rescan_reads_nothing(photos, repo, scanner):
     sc, emb = scanner(repo)
     sc.scan([photos])
     emb.calls.clear()
@@ -67,7 +72,7 @@ def test_an_unchanged_rescan_reads_nothing(photos, repo):
     assert emb.calls == []
 
 
-def test_a_touched_file_is_rehashed_but_not_reembedded_when_its_content_is_the_same(photos, repo):
+def test_a_touched_file_is_rehashed_but_not_reembedded_when_its_content_is_the_same(photos, repo, scanner):
     sc, emb = scanner(repo)
     sc.scan([photos])
     emb.calls.clear()
@@ -79,22 +84,22 @@ def test_a_touched_file_is_rehashed_but_not_reembedded_when_its_content_is_the_s
     assert emb.calls == []
 
 
-def test_an_edited_file_is_reembedded(photos, repo):
+def test_an_edited_file_is_reembedded(photos, repo, scanner):
     sc, emb = scanner(repo)
     sc.scan([photos])
     target = photos / SAMPLE[0]
     before = repo.file_by_path(str(target))
-    old = repo.embedding(before.id, "fake8x8").descriptor
+    old = repo.embedding(before.id, "lite0").descriptor
     Image.open(target).transpose(Image.Transpose.FLIP_TOP_BOTTOM).save(target, quality=90)
     emb.calls.clear()
     report = sc.scan([photos])
     assert report.changed == 1 and report.embedded == 1 and emb.calls == [str(target)]
     after = repo.file_by_path(str(target))
     assert after.id == before.id and after.hash != before.hash
-    assert not (repo.embedding(after.id, "fake8x8").descriptor == old).all()
+    assert not (repo.embedding(after.id, "lite0").descriptor == old).all()
 
 
-def test_a_moved_file_is_recognised_by_content_and_keeps_its_row(photos, repo):
+def test_a_moved_file_is_recognised_by_content_and_keeps_its_row(photos, repo, scanner):
     sc, emb = scanner(repo)
     sc.scan([photos])
     old = photos / SAMPLE[0]
@@ -111,7 +116,7 @@ def test_a_moved_file_is_recognised_by_content_and_keeps_its_row(photos, repo):
     assert repo.file_by_path(str(old)) is None
 
 
-def test_a_deleted_file_is_marked_missing_and_an_added_one_is_new(photos, repo):
+def test_a_deleted_file_is_marked_missing_and_an_added_one_is_new(photos, repo, scanner):
     sc, _ = scanner(repo)
     sc.scan([photos])
     (photos / SAMPLE[0]).unlink()
@@ -122,7 +127,7 @@ def test_a_deleted_file_is_marked_missing_and_an_added_one_is_new(photos, repo):
     assert repo.file_by_path(str(photos / "added.jpg")).status == FileStatus.OK
 
 
-def test_exact_copies_are_found_by_content_and_embedded_once(photos, repo):
+def test_exact_copies_are_found_by_content_and_embedded_once(photos, repo, scanner):
     shutil.copy2(photos / SAMPLE[0], photos / "album" / "copy of it.jpg")
     sc, emb = scanner(repo, batch_size=50)
     report = sc.scan([photos])
@@ -133,7 +138,7 @@ def test_exact_copies_are_found_by_content_and_embedded_once(photos, repo):
     assert {Path(f.path).name for f in groups[0]} == {SAMPLE[0], "copy of it.jpg"}
 
 
-def test_one_file_is_never_counted_twice_through_hard_links_or_symlinked_folders(photos, repo, tmp_path):
+def test_one_file_is_never_counted_twice_through_hard_links_or_symlinked_folders(photos, repo, tmp_path, scanner):
     os.link(photos / SAMPLE[0], photos / "album" / "hardlink.jpg")
     os.symlink(photos / "album", photos / "alias")
     os.symlink(photos, photos / "album" / "loop")  # a loop back to the root
@@ -157,7 +162,7 @@ def test_hidden_and_system_folders_and_excluded_patterns_are_skipped(photos):
     assert len(list(walk([photos], exclude=["bsd100_*"]))) == 3
 
 
-def test_bad_files_are_recorded_with_a_reason_and_the_scan_goes_on(photos, repo):
+def test_bad_files_are_recorded_with_a_reason_and_the_scan_goes_on(photos, repo, scanner):
     (photos / "empty.jpg").write_bytes(b"")
     (photos / "text.jpg").write_text("this is not a photo")
     data = (photos / SAMPLE[0]).read_bytes()
@@ -172,7 +177,7 @@ def test_bad_files_are_recorded_with_a_reason_and_the_scan_goes_on(photos, repo)
     assert report.errors >= 2
 
 
-def test_a_cancelled_scan_keeps_finished_batches_and_the_next_scan_completes(photos, repo):
+def test_a_cancelled_scan_keeps_finished_batches_and_the_next_scan_completes(photos, repo, scanner):
     cancel = threading.Event()
     sc, _ = scanner(repo, batch_size=2)
 
@@ -187,7 +192,7 @@ def test_a_cancelled_scan_keeps_finished_batches_and_the_next_scan_completes(pho
     assert report.new == 4 and report.unchanged == 2 and not report.cancelled
 
 
-def test_progress_reports_done_total_path_and_rate(photos, repo):
+def test_progress_reports_done_total_path_and_rate(photos, repo, scanner):
     seen = []
     sc, _ = scanner(repo, batch_size=3)
     sc.scan([photos], progress=seen.append)
@@ -209,17 +214,18 @@ def test_the_content_hash_streams_and_partial_hash_uses_both_ends(tmp_path):
 KILL_SCRIPT = textwrap.dedent("""
     import sys
     sys.path.insert(0, {tests!r})
-    from fake_embedder import FakeEmbedder
+    from embedder_spy import EmbedderSpy
+    from mgdesk.core.embedding import Embedder
     from mgdesk.core.scanner import Scanner
     from mgdesk.core.store import Repository
     repo = Repository.open({db!r})
-    Scanner(repo, FakeEmbedder(delay=0.3), batch_size=2).scan([{root!r}])
+    Scanner(repo, EmbedderSpy(Embedder("lite0", "cpu"), delay=0.3), batch_size=2).scan([{root!r}])
 """)
 
 
-def test_a_scan_killed_mid_way_leaves_a_sound_database_and_the_rescan_completes(photos, tmp_path):
+def test_a_scan_killed_mid_way_leaves_a_sound_database_and_the_rescan_completes(photos, tmp_path, embedder):
     db = tmp_path / "lib.sqlite"
-    script = KILL_SCRIPT.format(tests=str(Path(__file__).parent), db=str(db), root=str(photos))
+    script = KILL_SCRIPT.format(tests=str(Path(__file__).parents[1]), db=str(db), root=str(photos))
     proc = subprocess.Popen([sys.executable, "-c", script], cwd=REPO_ROOT)
     try:
         deadline = time.monotonic() + 60
@@ -243,6 +249,6 @@ def test_a_scan_killed_mid_way_leaves_a_sound_database_and_the_rescan_completes(
     assert repo.integrity_ok()
     before = len(repo.files())
     assert 2 <= before < 6
-    report = Scanner(repo, FakeEmbedder(), batch_size=2).scan([photos])
+    report = Scanner(repo, EmbedderSpy(embedder), batch_size=2).scan([photos])
     assert report.new == 6 - before and report.unchanged == before
     assert len(repo.files(FileStatus.OK)) == 6 and repo.integrity_ok()

@@ -17,13 +17,11 @@ BASES = ("bsd100_img_003.jpg", "urban100_img_010.jpg", "set14_img_005.jpg")
 
 
 @pytest.fixture(scope="session")
-def embedder():
-    """The real lite0 network, loaded once: each window's Library gets it injected (loading costs seconds)."""
+def embedder(embedder):
+    """The real lite0 network (tests/conftest.py), shared by every window's Library."""
     if not PHOTOS.exists():
         pytest.skip("shared photos not available")
-    from mgdesk.core.embedding import Embedder
-
-    return Embedder("lite0", "cpu")
+    return embedder
 
 
 @pytest.fixture
