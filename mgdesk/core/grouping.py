@@ -35,7 +35,7 @@ import numpy as np
 
 from mgdesk.core.index import NeighbourSearch
 from mgdesk.core.shots import Shot, different_captures
-from mgdesk.core.verify import VERIFIER_VERSION, LocalFeatures, PairVerifier, Verdict
+from mgdesk.core.verify import FEATURE_VERSION, VERIFIER_VERSION, LocalFeatures, PairVerifier, Verdict
 
 log = logging.getLogger(__name__)
 
@@ -278,7 +278,7 @@ class _Context:
         self.shots = {int(i): Shot.parse(s) for i, s in (shots or {}).items() if s}
         self.verifier = verifier or PairVerifier()
         self.feature_tag = "-".join(str(x) for x in (
-            VERIFIER_VERSION, getattr(self.verifier, "feature_side", ""),
+            FEATURE_VERSION, getattr(self.verifier, "feature_side", ""),
             getattr(self.verifier, "max_keypoints", "")))
         self.features: OrderedDict[int, LocalFeatures | None] = OrderedDict()
         self.links: dict[tuple[int, int], bool] = {}

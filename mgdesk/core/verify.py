@@ -15,7 +15,11 @@ image still disagrees. The verifier measures both:
    tile the cosine between the two gradient fields is taken (gradients make it blind to
    brightness/contrast/tone edits): a copy agrees in nearly every textured tile, another shot
    fails where there is parallax or motion.
-4. Two photometric checks catch captures that align perfectly (tripod brackets, zoomed shots):
+4. Detail that does not line up: an edit keeps the photo's detail where it was, or removes or
+   covers it on one side (blur, a caption, a border). Where both images carry about the same
+   amount of detail but it points differently, the picture itself moved: a subject between two
+   frames, parallax, or real detail of a zoomed-in shot that an enlarged crop cannot have.
+5. Two photometric checks catch captures that align perfectly (tripod brackets, zoomed shots):
    an edit derives one image from the other, so detail is lost in one direction only, and one
    global tone curve maps one onto the other. Two captures each have detail the other lacks
    (highlights in the dark frame, shadows in the bright one), or light that no curve explains.
@@ -41,7 +45,7 @@ from PIL import Image, ImageOps
 log = logging.getLogger(__name__)
 
 #: Bump when the verdicts change, so cached verdicts are invalidated.
-VERIFIER_VERSION = "sift-grad-4"
+VERIFIER_VERSION = "sift-grad-5"
 
 FEATURE_SIDE = 640
 TILE = 16
@@ -77,6 +81,10 @@ class VerifyParams:
     min_inlier_ratio: float = 0.15
     tile_agree_cos: float = 0.8  # a tile agrees when its gradient fields' cosine is at least this
     min_agree_fraction: float = 0.85  # share of textured overlap tiles that must agree
+    # tiles whose two images have detail of like strength (within 2x) that does not agree: at
+    # most this share of the textured overlap, and no fewer tiles than min_moved_tiles count
+    max_moved_detail: float = 0.05
+    min_moved_tiles: int = 16
     min_tiles: int = 6  # fewer textured tiles than this: not enough evidence for a copy
     min_coverage: float = 0.8  # share of the smaller image covered by the other one
     max_texture_loss: float = 0.01  # detail missing both ways: two captures
@@ -137,6 +145,8 @@ class LocalFeatures:
 
 _MAGIC = b"MGLF"
 _FORMAT = 1  # bump when LocalFeatures' content changes (e.g. another working size)
+#: Names the content of LocalFeatures, so a per-photo cache outlives changes to the verdicts.
+FEATURE_VERSION = f"lf{_FORMAT}"
 _HEADER = "<4sHIIII"
 
 
@@ -250,13 +260,14 @@ class PairVerifier:
                             0.0, 0, 0.0, min(len(fa.points), len(fb.points)), match_error=err)
         gb = fb.gray[:, ::-1] if mirrored else fb.gray
         try:
-            agree, n_tiles, coverage, loss, tone = _aligned_agreement(fa.gray, gb, H, p)
+            c = _aligned_agreement(fa.gray, gb, H, p)
         except (cv2.error, np.linalg.LinAlgError) as exc:  # numerically degenerate transform
             log.debug("alignment failed: %s", exc)
-            agree, n_tiles, coverage, loss, tone = 0.0, 0, 0.0, 1.0, 1.0
+            c = _Comparison(0.0, 0, 0.0, 1.0, 1.0, 0.0)
         return Evidence(n_in, n_match, n_in / max(n_match, 1), H, mirrored, model,
-                        agree, n_tiles, coverage, min(len(fa.points), len(fb.points)), loss, tone,
-                        err)
+                        c.agree, c.tiles, c.coverage, min(len(fa.points), len(fb.points)),
+                        c.texture_loss, c.tone_outliers, err, c.moved_detail,
+                        round(c.moved_detail * c.tiles))
 
     def verify(self, a: ImageLike, b: ImageLike) -> Verdict:
         """Verdict for the pair; symmetric up to RANSAC randomness."""
@@ -291,6 +302,10 @@ class PairVerifier:
             return Verdict(False, score, n_in, ratio, residual, transform,
                            f"aligned images differ in {1 - e.agree:.0%} of the overlap "
                            "(parallax, motion or another shot)")
+        if e.moved_detail > p.max_moved_detail and e.moved_tiles >= p.min_moved_tiles:
+            return Verdict(False, score, n_in, ratio, residual, transform,
+                           f"both images have detail in {e.moved_detail:.0%} of the overlap that "
+                           "does not line up (a moving subject, parallax or a zoomed-in shot)")
         if e.texture_loss > p.max_texture_loss:
             return Verdict(False, score, n_in, ratio, residual, transform,
                            f"each image has detail the other lacks ({e.texture_loss:.1%} of the "
@@ -322,6 +337,8 @@ class Evidence:
     texture_loss: float = 0.0  # detail missing in both directions (two captures, not an edit)
     tone_outliers: float = 0.0  # pixels no global tone curve explains
     match_error: float = 0.0  # median inlier reprojection error, in the lower-resolution image's px
+    moved_detail: float = 0.0  # share of textured tiles with like detail that does not agree
+    moved_tiles: int = 0  # how many tiles that is
 
 
 def _ratio_matches(da: np.ndarray, db: np.ndarray, ratio: float) -> tuple[np.ndarray, np.ndarray]:
@@ -417,18 +434,34 @@ def _align(ga: np.ndarray, gb: np.ndarray, H: np.ndarray
     return tgt, warped, valid, coverage
 
 
+@dataclass(frozen=True)
+class _Comparison:
+    """What _compare measures on two aligned images (see its docstring)."""
+
+    agree: float
+    tiles: int
+    coverage: float
+    texture_loss: float
+    tone_outliers: float
+    moved_detail: float
+
+
 def _aligned_agreement(ga: np.ndarray, gb: np.ndarray, H: np.ndarray, p: VerifyParams
-                       ) -> tuple[float, int, float, float, float]:
+                       ) -> _Comparison:
     """Warp onto the lower-resolution image's frame (at its working scale) and compare."""
     tgt, warped, valid, coverage = _align(ga, gb, H)
     return _compare(tgt, warped, valid, coverage, p)
 
 
 def _compare(tgt: np.ndarray, warped: np.ndarray, valid: np.ndarray, coverage: float,
-             p: VerifyParams) -> tuple[float, int, float, float, float]:
-    """Returns (agree, tiles, coverage, texture_loss, tone_outliers):
+             p: VerifyParams) -> _Comparison:
+    """Measures, over the overlap:
     agree — share of textured 16 px tiles whose gradient fields agree (cosine >= tile_agree_cos);
+    tiles — how many textured tiles were compared;
     coverage — share of the smaller image covered by the other;
+    moved_detail — share of textured tiles that disagree although both images have detail of
+    like strength there (gradient energies within 2x): an edit keeps detail in place or removes
+    it on one side, a moving subject or another viewpoint moves it;
     texture_loss — detail lost in *both* directions: min over the two images of the share of
     tiles where that image has 4x the gradient energy of the other. An edit derives one image
     from the other, so detail goes missing one way only; two captures (exposure brackets,
@@ -439,7 +472,7 @@ def _compare(tgt: np.ndarray, warped: np.ndarray, valid: np.ndarray, coverage: f
     th, tw = tgt.shape
     ny, nx = th // TILE, tw // TILE
     if ny == 0 or nx == 0 or not valid.any():
-        return 0.0, 0, coverage, 1.0, 1.0
+        return _Comparison(0.0, 0, coverage, 1.0, 1.0, 0.0)
 
     def tiles(x: np.ndarray) -> np.ndarray:  # per-tile means (area resize = exact block mean)
         return cv2.resize(np.ascontiguousarray(x[: ny * TILE, : nx * TILE]), (nx, ny),
@@ -462,8 +495,11 @@ def _compare(tgt: np.ndarray, warped: np.ndarray, valid: np.ndarray, coverage: f
     use = (vfrac > 0.95) & (np.maximum(ea, eb) > 64.0)
     n = int(use.sum())
     agree = float((cos[use] >= p.tile_agree_cos).mean()) if n else 0.0
+    like = np.abs(np.log((ea + 16.0) / (eb + 16.0))) < np.log(2.0)
+    moved = float((use & like & (cos < p.tile_agree_cos)).sum() / n) if n else 0.0
     if n < p.min_tiles or agree < p.min_agree_fraction:
-        return agree, n, coverage, 0.0, 0.0  # already not a copy: skip the photometric checks
+        # already not a copy: skip the photometric checks
+        return _Comparison(agree, n, coverage, 0.0, 0.0, moved)
 
     # detail lost in both directions
     ax, ay = grads(t1)
@@ -481,7 +517,7 @@ def _compare(tgt: np.ndarray, warped: np.ndarray, valid: np.ndarray, coverage: f
     sub = valid[::2, ::2]
     ta, tb = t1[::2, ::2][sub], w1[::2, ::2][sub]
     tone = max(_tone_outliers(ta, tb), _tone_outliers(tb, ta))
-    return agree, n, coverage, texture_loss, tone
+    return _Comparison(agree, n, coverage, texture_loss, tone, moved)
 
 
 def _tone_outliers(x: np.ndarray, y: np.ndarray) -> float:
@@ -500,4 +536,4 @@ def _score(n_in: int, ratio: float, agree: float | None, p: VerifyParams) -> flo
     return float(geo if agree is None else geo * agree)
 
 
-__all__ = ["VERIFIER_VERSION", "Evidence", "LocalFeatures", "PairVerifier", "Verdict", "VerifyParams"]
+__all__ = ["FEATURE_VERSION", "VERIFIER_VERSION", "Evidence", "LocalFeatures", "PairVerifier", "Verdict", "VerifyParams"]

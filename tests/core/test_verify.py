@@ -4,9 +4,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image, ImageOps
+from PIL import Image, ImageDraw, ImageFont, ImageOps
 
-from mgdesk.core.verify import VERIFIER_VERSION, LocalFeatures, PairVerifier, Verdict
+from mgdesk.core.verify import VERIFIER_VERSION, LocalFeatures, PairVerifier, Verdict, VerifyParams
 
 DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
 DEV = DATA / "nd-dev" / "images"
@@ -37,12 +37,44 @@ def test_an_edited_copy_verifies_as_a_copy(verifier, copy):
     ("video_ytvos_1007__00000693.jpg", "video_ytvos_1007__00000702.jpg"),
     ("ukbench_0000__ukbench00000.jpg", "ukbench_0000__ukbench00001.jpg"),  # another viewpoint
     ("pano_vfx_csie__IMG_8709.jpg", "pano_vfx_csie__IMG_8711.jpg"),  # overlapping panorama shots
+    ("video_cutie_judo__00000.jpg", "video_cutie_judo__00003.jpg"),  # tripod video, people move
+    ("affine_boat__img2.jpg", "affine_boat__img3.jpg"),  # zoomed and turned camera
 ])
 def test_another_shot_of_the_same_scene_is_not_a_copy(verifier, a, b):
     v = verifier.verify(SCENES / a, SCENES / b)
     assert not v.is_copy, v.reason
     assert v.inliers >= verifier.params.min_inliers  # they do match geometrically: the
     # photometric evidence is what rejects them
+
+
+def _frame(background: Image.Image, subject: Image.Image, x: int) -> Image.Image:
+    frame = background.copy()
+    frame.paste(subject, (x, background.height // 3))
+    return frame
+
+
+def test_a_subject_that_moved_between_two_frames_makes_them_two_captures(verifier):
+    background = ImageOps.exif_transpose(Image.open(DEV / "g0003_orig.jpg")).convert("RGB")
+    subject = ImageOps.exif_transpose(Image.open(DEV / "g0010_orig.jpg")).convert("RGB")
+    subject = subject.resize((background.width // 5, background.width // 5))
+    first = _frame(background, subject, background.width // 4)
+    second = _frame(background, subject, background.width // 4 + subject.width // 2)
+    v = verifier.verify(first, second)
+    assert not v.is_copy and "does not line up" in v.reason
+    # the rest of the evidence says copy: the moved detail is what tells them apart
+    lenient = PairVerifier(VerifyParams(max_moved_detail=1.0))
+    assert lenient.verify(first, second).is_copy
+
+
+def test_a_caption_covers_detail_on_one_side_only_and_stays_a_copy(verifier):
+    photo = ImageOps.exif_transpose(Image.open(DEV / "g0003_orig.jpg")).convert("RGB")
+    captioned = photo.copy()
+    draw = ImageDraw.Draw(captioned)
+    font = ImageFont.load_default(size=photo.height // 12)
+    draw.text((photo.width // 10, photo.height * 3 // 4), "Summer 2019, with Ana", fill="white",
+              font=font, stroke_width=2, stroke_fill="black")
+    v = verifier.verify(photo, captioned)
+    assert v.is_copy, v.reason
 
 
 def test_a_mirrored_copy_verifies_and_says_mirrored(verifier, tmp_path):
