@@ -56,7 +56,7 @@ class FoundFile:
 @dataclass(frozen=True)
 class ScanProgress:
     """Passed to the progress callback: `done` of `total` files, the current path, files/second."""
-    phase: str  # 'walk' | 'scan' | 'done'
+    phase: str  # 'walk' | 'scan' | 'metadata' (headers of photos from an older library) | 'done'
     done: int
     total: int
     current: str | None
@@ -264,6 +264,7 @@ class Scanner:
         has_embedding = set(model_ids.tolist())
 
         work: list[_Work] = []
+        unread_shots: list[FileRecord] = []  # scanned before the library kept capture signatures
         for f in found:
             rec = by_path.get(f.path)
             if rec is None:
@@ -275,6 +276,8 @@ class Scanner:
                 work.append(_Work(f, "embed", rec))
             else:
                 report.unchanged += 1
+                if rec.status == FileStatus.OK and rec.shot is None:
+                    unread_shots.append(rec)
         vanished = [r for p, r in by_path.items() if p not in found_paths and r.status != FileStatus.MISSING]
         vanished_by_hash: dict[str, list[FileRecord]] = {}
         for r in vanished:
@@ -296,6 +299,8 @@ class Scanner:
                 elapsed = max(time.monotonic() - started, 1e-6)
                 progress(ScanProgress("scan", done, total, batch[-1].found.path, done / elapsed))
 
+        if unread_shots and not report.cancelled:
+            self._read_shots(unread_shots, progress, cancel, report)
         if not report.cancelled:
             gone = [r for r in vanished if r.id not in consumed]
             if gone:
@@ -312,6 +317,30 @@ class Scanner:
         return report
 
     # ---------------------------------------------------------------------------------------
+    def _read_shots(self, records: list[FileRecord], progress: Callable[[ScanProgress], None] | None,
+                    cancel: threading.Event | None, report: ScanReport) -> None:
+        """Fill in the capture signature of unchanged photos that were scanned before the library
+        kept one (schema < 3), from their headers only: once, since "" then records "read, none"."""
+        from mgdesk.core.imaging import ImageLoadError, read_info
+
+        started = time.monotonic()
+        for start in range(0, len(records), self.batch_size):
+            if cancel is not None and cancel.is_set():
+                report.cancelled = True
+                return
+            with self.repo.transaction():
+                for rec in records[start:start + self.batch_size]:
+                    try:
+                        shot = read_info(rec.path).shot or ""
+                    except (ImageLoadError, OSError) as exc:  # vanished or changed meanwhile: next scan
+                        log.debug("no capture signature for %s: %s", rec.path, exc)
+                        continue
+                    self.repo.update_file(rec.id, shot=shot)
+            if progress:
+                done = min(start + self.batch_size, len(records))
+                rate = done / max(time.monotonic() - started, 1e-6)
+                progress(ScanProgress("metadata", done, len(records), records[done - 1].path, rate))
+
     def _process_batch(self, batch: list[_Work], by_inode: dict, vanished_by_hash: dict[str, list[FileRecord]],
                        consumed: set[int], report: ScanReport) -> None:
         writes: list[tuple[str, _Work, Any]] = []  # (op, work, payload)
@@ -442,7 +471,8 @@ class Scanner:
         return {"width": info.width, "height": info.height, "format": info.format,
                 "orientation": getattr(info, "orientation", None), "captured": getattr(info, "captured", None),
                 "camera": getattr(info, "camera", None), "exif_fields": getattr(info, "exif_fields", None),
-                "shot": getattr(info, "shot", None)}
+                # "" = read, no capture signature; None is left for files never read for one
+                "shot": getattr(info, "shot", None) or ""}
 
     def _write_result(self, w: _Work, res: Any, report: ScanReport) -> int | None:
         if getattr(res, "error", None) is not None or getattr(res, "descriptor", None) is None:

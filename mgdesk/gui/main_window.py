@@ -272,7 +272,8 @@ class MainWindow(QMainWindow):
             self.progress.setValue(min(p.done, max(p.total, 1)))
             self.rate_label.setText(f"{p.rate:.1f} images/s")
             self.eta_label.setText(format_eta(p.eta))
-            self.status_text.setText(f"Scanning {os.path.basename(p.path)}" if p.path else "Scanning…")
+            doing = "Reading camera data of" if p.phase == "metadata" else "Scanning"
+            self.status_text.setText(f"{doing} {os.path.basename(p.path)}" if p.path else f"{doing}…")
         for widget in (self.progress, self.rate_label, self.eta_label):
             widget.show()
 

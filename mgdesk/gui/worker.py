@@ -77,7 +77,7 @@ class ScanProgress:
     path: str
     rate: float  # images per second
     eta: float | None  # seconds
-    phase: str = "scan"  # 'walk' (finding files), 'scan' (reading and embedding), 'done'
+    phase: str = "scan"  # 'walk' (finding files), 'scan' (reading and embedding), 'metadata', 'done'
 
 
 @dataclass(frozen=True)

@@ -252,3 +252,25 @@ def test_a_scan_killed_mid_way_leaves_a_sound_database_and_the_rescan_completes(
     report = Scanner(repo, EmbedderSpy(embedder), batch_size=2).scan([photos])
     assert report.new == 6 - before and report.unchanged == before
     assert len(repo.files(FileStatus.OK)) == 6 and repo.integrity_ok()
+
+
+def test_photos_from_a_library_that_predates_capture_signatures_get_one_on_the_next_scan(
+        tmp_path, repo, scanner):
+    camera = REPO_ROOT.parent / "shared" / "data" / "formats" / "camera" / "jpg" / "hdr"
+    if not camera.exists():
+        pytest.skip("shared camera files not available")
+    root = tmp_path / "camera"
+    root.mkdir()
+    shutil.copy2(camera / "canon_hdr_NO.jpg", root / "with exif.jpg")
+    Image.new("RGB", (64, 48), (90, 120, 60)).save(root / "no exif.jpg")
+    sc, _ = scanner(repo)
+    sc.scan([root])
+    shots = {Path(f.path).name: f.shot for f in repo.files(FileStatus.OK)}
+    assert shots["with exif.jpg"] and shots["no exif.jpg"] == ""  # "" = read, nothing to keep
+    # what a library scanned before schema 3 looks like: the files are unchanged, never read for it
+    for f in repo.files(FileStatus.OK):
+        repo.update_file(f.id, shot=None)
+    sc, emb = scanner(repo)
+    report = sc.scan([root])
+    assert report.unchanged == 2 and emb.calls == []  # headers only: nothing is embedded again
+    assert {Path(f.path).name: f.shot for f in repo.files(FileStatus.OK)} == shots
