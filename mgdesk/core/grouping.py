@@ -27,7 +27,7 @@ import logging
 import os
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Mapping, Protocol, Sequence
 
@@ -108,6 +108,8 @@ class Group:
     members: tuple[int, ...]
     scores: dict[int, float]
     anchor: int
+    # copy level: share of each member's canvas that shows the photo (< 1: framed, see Verdict)
+    photo: dict[int, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -338,6 +340,15 @@ class _Context:
             self.features.popitem(last=False)
         return feats
 
+    def _order(self, a: int, b: int) -> tuple[int, int]:
+        """The order a pair is verified in (a verdict's "a" and "b"): stable, so the verdict does
+        not depend on who asked first."""
+        first, second = (a, b) if a < b else (b, a)
+        if self.keys is not None and first in self.keys and second in self.keys \
+                and self.keys[first] > self.keys[second]:
+            first, second = second, first
+        return first, second
+
     def verdict(self, a: int, b: int) -> Verdict:
         key = (a, b) if a < b else (b, a)
         if key in self.verdicts:
@@ -349,11 +360,7 @@ class _Context:
             if cached is not None:
                 self.verdicts[key] = cached
                 return cached
-        # verify in a stable order so the verdict does not depend on who asked first
-        first, second = key
-        if self.keys is not None and first in self.keys and second in self.keys \
-                and self.keys[first] > self.keys[second]:
-            first, second = second, first
+        first, second = self._order(a, b)
         fa, fb = self._features(first), self._features(second)
         if fa is None or fb is None:
             v = Verdict(False, 0.0, 0, 0.0, 1.0, "none", "photo could not be read")
@@ -684,7 +691,24 @@ class _Context:
                 scores[x] = round(float(v.score), 4)
             else:
                 scores[x] = round(self.cosine(anchor, x), 4)
-        return Group(self.level, tuple(m), scores, anchor)
+        photo = self._photo_shares(m, anchor) if self.level == "copy" else {}
+        return Group(self.level, tuple(m), scores, anchor, photo)
+
+    def _photo_shares(self, m: list[int], anchor: int) -> dict[int, float]:
+        """Per member, the share of its canvas that shows the photo: the smallest any verified
+        copy in the group reveals (one partner is enough to show a frame)."""
+        out = {x: 1.0 for x in m}
+        for i, x in enumerate(m):
+            for y in m[i + 1:]:
+                v = self.verdicts.get((x, y))
+                if v is None and anchor in (x, y):
+                    v = self.verdict(x, y)
+                if v is None or not v.is_copy:
+                    continue
+                first, second = self._order(x, y)
+                out[first] = min(out[first], float(v.photo_a))
+                out[second] = min(out[second], float(v.photo_b))
+        return out
 
 
 __all__ = ["LEVELS", "Group", "GroupingConfig", "GroupingProgress", "VerdictCache", "find_groups",

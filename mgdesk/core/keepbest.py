@@ -15,6 +15,12 @@ _FORMAT_RANK = {"HEIC": 1, "HEIF": 1, "AVIF": 1, "TIFF": 2, "TIF": 2, "PNG": 3, 
                 "JPEG": 5, "JPG": 5, "MPO": 5}
 _FORMAT_NAME = {"JPG": "JPEG", "TIF": "TIFF", "HEIF": "HEIC"}
 
+#: A member whose canvas shows less of the photo than this is framed (see MemberInfo.photo_share).
+FRAMED_BELOW = 0.98
+#: Frames are measured, not exact: a framed copy within this factor of the best photo resolution
+#: counts as no better, so a border around the same pixels never wins "largest resolution".
+FRAME_TOLERANCE = 0.97
+
 #: Rule names, in the default order.
 RULES = ("resolution", "file_size", "format", "oldest", "folder", "exif")
 
@@ -30,6 +36,17 @@ class MemberInfo:
     format: str | None = None  # e.g. "JPEG", "PNG", "HEIC", "DNG"
     captured: str | None = None  # ISO 8601 capture date, if known
     exif_fields: int = 0
+    # share of the canvas that shows the photo: < 1 when a verified copy shows that the rest is a
+    # frame (a border, a screenshot's window), which is not detail worth keeping
+    photo_share: float = 1.0
+
+    @property
+    def framed(self) -> bool:
+        return self.photo_share < FRAMED_BELOW
+
+    @property
+    def photo_pixels(self) -> float:
+        return self.width * self.height * min(1.0, self.photo_share)
 
 
 @dataclass(frozen=True)
@@ -83,10 +100,8 @@ def _human_size(n: int) -> str:
 
 
 def _rule(name: str, rules: KeepRules) -> tuple[Callable[[MemberInfo], object], Callable[[MemberInfo], str]]:
-    """(key where smaller is better — None means unknown, reason text for the winner)."""
-    if name == "resolution":
-        return (lambda m: -(m.width * m.height),
-                lambda m: f"largest resolution: {m.width}×{m.height}")
+    """(key where smaller is better — None means unknown, reason text for the winner);
+    "resolution" is _most_photo, since frames make it a measured, not an exact, comparison."""
     if name == "file_size":
         return (lambda m: -m.size_bytes, lambda m: f"largest file: {_human_size(m.size_bytes)}")
     if name == "format":
@@ -103,6 +118,24 @@ def _rule(name: str, rules: KeepRules) -> tuple[Callable[[MemberInfo], object], 
     raise ValueError(name)  # pragma: no cover - KeepRules validates
 
 
+def _most_photo(members: Sequence[MemberInfo], alive: list[int]) -> tuple[list[int], str]:
+    """The members with the largest resolution of the photo itself, and the reason text.
+
+    A framed copy (a border or screen around the photo) does not count its frame; one that
+    measures within FRAME_TOLERANCE of the best unframed member loses to it."""
+    best = max(members[i].photo_pixels for i in alive)
+    near = [i for i in alive if members[i].photo_pixels >= FRAME_TOLERANCE * best]
+    pool = [i for i in near if not members[i].framed] or near
+    top = max(members[i].photo_pixels for i in pool)
+    winners = [i for i in pool if members[i].photo_pixels == top]
+    m = members[winners[0]]
+    text = f"largest resolution: {m.width}×{m.height}"
+    if any(members[i].framed and members[i].width * members[i].height > m.width * m.height
+           for i in alive):
+        text += " (a larger copy only adds a frame around the photo)"
+    return winners, text
+
+
 def choose_keeper(members: Sequence[MemberInfo], rules: KeepRules | None = None) -> tuple[int, str]:
     """Index of the member to keep and why. Ties on every rule keep the first member."""
     if not members:
@@ -114,6 +147,14 @@ def choose_keeper(members: Sequence[MemberInfo], rules: KeepRules | None = None)
         return 0, "only photo in the group"
     for name in rules.order:
         if name == "folder" and not rules.preferred_folders:
+            continue
+        if name == "resolution":
+            winners, text = _most_photo(members, alive)
+            if len(winners) < len(alive):
+                if len(winners) == 1:
+                    return winners[0], "; then ".join(steps + [text])
+                steps.append(text)
+                alive = winners
             continue
         key, why = _rule(name, rules)
         keys = {i: key(members[i]) for i in alive}

@@ -161,6 +161,10 @@ class Verdict:
     residual: float  # 1 - share of agreeing tiles (0: identical once aligned)
     transform: str
     reason: str
+    # share of each image's canvas that shows the photo: 1.0 unless the part the other image
+    # lacks is a frame (a border, a screen around it); keep-best does not count frames as detail
+    photo_a: float = 1.0
+    photo_b: float = 1.0
 
 
 def _rootsift(desc: np.ndarray) -> np.ndarray:
@@ -259,15 +263,18 @@ class PairVerifier:
             return Evidence(n_in, n_match, n_in / max(n_match, 1), None, mirrored, "none",
                             0.0, 0, 0.0, min(len(fa.points), len(fb.points)), match_error=err)
         gb = fb.gray[:, ::-1] if mirrored else fb.gray
+        photo_a = photo_b = 1.0
         try:
             c = _aligned_agreement(fa.gray, gb, H, p)
+            if c.agree >= p.min_agree_fraction:  # only a copy needs it (for keep-best)
+                photo_a, photo_b = _photo_shares(fa.gray, gb, H)
         except (cv2.error, np.linalg.LinAlgError) as exc:  # numerically degenerate transform
             log.debug("alignment failed: %s", exc)
             c = _Comparison(0.0, 0, 0.0, 1.0, 1.0, 0.0)
         return Evidence(n_in, n_match, n_in / max(n_match, 1), H, mirrored, model,
                         c.agree, c.tiles, c.coverage, min(len(fa.points), len(fb.points)),
                         c.texture_loss, c.tone_outliers, err, c.moved_detail,
-                        round(c.moved_detail * c.tiles))
+                        round(c.moved_detail * c.tiles), photo_a, photo_b)
 
     def verify(self, a: ImageLike, b: ImageLike) -> Verdict:
         """Verdict for the pair; symmetric up to RANSAC randomness."""
@@ -316,7 +323,7 @@ class PairVerifier:
                            "of the pixels): different light or content")
         return Verdict(True, score, n_in, ratio, residual, transform,
                        f"one capture: {transform}, {n_in} inliers, "
-                       f"{e.agree:.0%} of the overlap agrees")
+                       f"{e.agree:.0%} of the overlap agrees", e.photo_a, e.photo_b)
 
 
 @dataclass(frozen=True)
@@ -339,6 +346,8 @@ class Evidence:
     match_error: float = 0.0  # median inlier reprojection error, in the lower-resolution image's px
     moved_detail: float = 0.0  # share of textured tiles with like detail that does not agree
     moved_tiles: int = 0  # how many tiles that is
+    photo_a: float = 1.0  # share of a's canvas showing the photo (see Verdict)
+    photo_b: float = 1.0
 
 
 def _ratio_matches(da: np.ndarray, db: np.ndarray, ratio: float) -> tuple[np.ndarray, np.ndarray]:
@@ -518,6 +527,52 @@ def _compare(tgt: np.ndarray, warped: np.ndarray, valid: np.ndarray, coverage: f
     ta, tb = t1[::2, ::2][sub], w1[::2, ::2][sub]
     tone = max(_tone_outliers(ta, tb), _tone_outliers(tb, ta))
     return _Comparison(agree, n, coverage, texture_loss, tone, moved)
+
+
+def _photo_shares(ga: np.ndarray, gb: np.ndarray, H: np.ndarray) -> tuple[float, float]:
+    """Share of each image's canvas that shows the photo (see _photo_share)."""
+    (ha, wa), (hb, wb) = ga.shape, gb.shape
+    in_a = cv2.warpPerspective(np.full((hb, wb), 255, np.uint8), np.linalg.inv(H), (wa, ha),
+                               flags=cv2.INTER_NEAREST) > 0
+    in_b = cv2.warpPerspective(np.full((ha, wa), 255, np.uint8), H, (wb, hb),
+                               flags=cv2.INTER_NEAREST) > 0
+    return _photo_share(ga, in_a), _photo_share(gb, in_b)
+
+
+def _photo_share(gray: np.ndarray, covered: np.ndarray) -> float:
+    """1.0, or the covered share when what lies outside the other image's footprint is a frame.
+
+    Geometry alone cannot tell a bordered copy from the original of a crop: either way one image
+    holds the other plus a margin. A frame (a border, a screen or window around the photo, the
+    filled corners of a rotation) is flat, and it steps in brightness at the photo's edge; the
+    rest of a photo has texture, and carries on smoothly across the crop line. Unsure is "photo",
+    so keep-best never prefers a crop over its original.
+    """
+    extra = ~covered
+    if extra.mean() < 0.02:
+        return 1.0
+    k = np.ones((5, 5), np.uint8)
+    inside = cv2.erode(covered.astype(np.uint8), k) > 0
+    outside = cv2.erode(extra.astype(np.uint8), k) > 0
+    if outside.sum() < 50 or inside.sum() < 50:
+        return 1.0
+    g = gray.astype(np.float32)
+    mean, sq = cv2.blur(g, (9, 9)), cv2.blur(g * g, (9, 9))
+    std = np.sqrt(np.maximum(sq - mean * mean, 0.0))
+    if (std[outside] < 3.0).mean() < 0.8:  # the margin has texture: more of the photo
+        return 1.0
+
+    def local_mean(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        m = mask.astype(np.float32)
+        weight = cv2.blur(m, (15, 15))
+        return cv2.blur(g * m, (15, 15)) / np.maximum(weight, 1e-6), weight
+
+    mean_in, w_in = local_mean(inside)
+    mean_out, w_out = local_mean(outside)
+    edge = (w_in > 0.2) & (w_out > 0.2)  # pixels with both sides of the photo's edge nearby
+    if not edge.any() or np.median(np.abs(mean_in[edge] - mean_out[edge])) < 8.0:
+        return 1.0  # flat, but the photo carries on into it (a clear sky beyond a crop)
+    return float(covered.mean())
 
 
 def _tone_outliers(x: np.ndarray, y: np.ndarray) -> float:

@@ -16,6 +16,21 @@ def test_the_largest_resolution_is_kept_by_default():
     assert reason == "largest resolution: 4032×3024"
 
 
+def test_a_border_or_screen_around_the_photo_is_not_resolution():
+    original = member("/p/photo.jpg", w=480, h=320, size=60_000)
+    # 648×464 screenshot showing the photo at 478×318: measured share of its canvas, a bit short
+    screenshot = MemberInfo("/p/screen.png", 648, 464, 300_000, "PNG", photo_share=0.505)
+    index, reason = choose_keeper([screenshot, original])
+    assert index == 1
+    assert reason == "largest resolution: 480×320 (a larger copy only adds a frame around the photo)"
+
+
+def test_a_framed_copy_that_holds_the_photo_larger_still_wins():
+    small = member("/p/small.jpg", w=480, h=320)
+    framed = MemberInfo("/p/framed.jpg", 1400, 1000, 100_000, "JPEG", photo_share=0.7)  # 1170×837
+    assert choose_keeper([small, framed])[0] == 1
+
+
 def test_same_resolution_falls_through_to_the_larger_file():
     members = [member(size=50_000), member("/p/b.jpg", size=2_500_000)]
     assert choose_keeper(members) == (1, "largest file: 2.4 MB")

@@ -66,6 +66,22 @@ def test_a_resized_copy_is_grouped_at_the_copy_level_and_the_larger_one_is_kept(
     assert not any({SAMPLE[2], SAMPLE[3]} & names(g) for g in groups)
 
 
+def test_a_copy_with_a_border_around_the_photo_is_not_kept_over_the_original(tmp_path, embedder):
+    from PIL import ImageOps
+
+    root = tmp_path / "framed"
+    root.mkdir()
+    shutil.copy2(PHOTOS / SAMPLE[2], root / "photo.jpg")
+    with Image.open(root / "photo.jpg") as im:
+        ImageOps.expand(im, border=im.width // 8, fill="white").save(root / "framed.jpg", quality=95)
+    with Library(tmp_path / "framed.sqlite", embedder=embedder) as library:
+        library.scan([root])
+        (group,) = library.groups("copy")
+        assert names(group) == {"photo.jpg", "framed.jpg"}
+        assert Path(group.keeper.path).name == "photo.jpg"
+        assert "frame" in group.keeper.reason
+
+
 def test_the_users_keep_rules_decide_which_copy_is_kept(tmp_path, folder, embedder):
     from mgdesk.core.keepbest import KeepRules
 

@@ -77,6 +77,17 @@ def test_a_caption_covers_detail_on_one_side_only_and_stays_a_copy(verifier):
     assert v.is_copy, v.reason
 
 
+def test_a_verdict_tells_a_frame_around_the_photo_from_the_rest_of_a_photo(verifier):
+    original = DEV / "g0004_orig.jpg"
+    framed = verifier.verify(original, DEV / "g0004_border.jpg")
+    assert framed.is_copy and framed.photo_a == 1.0 and 0.4 < framed.photo_b < 0.9
+    screen = verifier.verify(DEV / "g0005_screenshot.jpg", DEV / "g0005_orig.jpg")
+    assert screen.is_copy and 0.3 < screen.photo_a < 0.8 and screen.photo_b == 1.0
+    # the original of a crop holds more of the photo, not a frame
+    crop = verifier.verify(DEV / "g0005_orig.jpg", DEV / "g0005_crop_offset.jpg")
+    assert crop.is_copy and crop.photo_a == crop.photo_b == 1.0
+
+
 def test_a_mirrored_copy_verifies_and_says_mirrored(verifier, tmp_path):
     im = ImageOps.exif_transpose(Image.open(DEV / "g0003_orig.jpg")).convert("RGB")
     path = tmp_path / "mirror.jpg"
