@@ -4,7 +4,8 @@ Whitening: the store keeps raw descriptors; the index holds whitened ones. Until
 `WHITEN_REFIT_MIN` (2,000) photos for the model, the model card's shipped whitening is used
 (identity when the card ships none); from then on the whitening is refitted on the user's own
 photos after a scan that grew the library by a quarter since the last fit, saved in the store, and
-the index is rebuilt from SQLite.
+the index is rebuilt from SQLite. That whitening serves search; grouping stays in the shipped space,
+where its thresholds were calibrated.
 """
 
 from __future__ import annotations
@@ -125,6 +126,15 @@ def _whitening_to_bytes(w) -> bytes:
     return buf.getvalue()
 
 
+def _in_space(whitening, x: np.ndarray) -> np.ndarray:
+    """Descriptors whitened by `whitening` (None: only L2-normalised), as float32 rows."""
+    from mgdesk.core.embedding import l2n
+    x = np.asarray(x, np.float32)
+    if whitening is None:
+        return l2n(np.atleast_2d(x)).astype(np.float32)
+    return whitening.apply(x).astype(np.float32)
+
+
 def _whitening_from_bytes(blob: bytes):
     from mgdesk.core.embedding import Whitening
     with np.load(io.BytesIO(blob), allow_pickle=False) as d:
@@ -156,7 +166,8 @@ class Library:
         self.include, self.exclude, self.batch_size = tuple(include), tuple(exclude), batch_size
         self._session_groups: dict[str, list[list[str]]] = {}
         self._features = None
-        self.whitening = None
+        self.whitening = None  # the search space: fitted on the library once it is large enough
+        self.shipped_whitening = None  # the grouping space: the model card's (None: identity)
         self.whitening_source = "identity"
         self.index = None
         actions.reconcile(self.repo)
@@ -186,27 +197,37 @@ class Library:
         return tagmod.photo_tags(top_classes)
 
     def _load_whitening(self) -> None:
-        stored = self.repo.whitening(self.model)
-        if stored is not None:
-            self.whitening = _whitening_from_bytes(stored[1])
-            self.whitening_source = f"fitted on {stored[0]} library photos"
-            return
-        self.whitening, self.whitening_source = None, "identity"
+        self.shipped_whitening, shipped_source = None, "identity"
         try:
             from mgdesk.core.embedding import Whitening, load_card
             card = load_card(self.model)
             if card.whitening:
-                self.whitening = Whitening.load(paths.MODEL_CARDS / card.whitening)
-                self.whitening_source = f"shipped ({card.whitening})"
-        except (KeyError, OSError) as e:  # a fake/test model has no card
+                self.shipped_whitening = Whitening.load(paths.MODEL_CARDS / card.whitening)
+                shipped_source = f"shipped ({card.whitening})"
+        except (KeyError, OSError) as e:  # a model without a card ships no whitening
             log.debug("no shipped whitening for %s: %s", self.model, e)
+        stored = self.repo.whitening(self.model)
+        if stored is not None:
+            self.whitening = _whitening_from_bytes(stored[1])
+            self.whitening_source = f"fitted on {stored[0]} library photos"
+        else:
+            self.whitening, self.whitening_source = self.shipped_whitening, shipped_source
 
     def _whiten(self, x: np.ndarray) -> np.ndarray:
-        from mgdesk.core.embedding import l2n
-        x = np.asarray(x, np.float32)
-        if self.whitening is None:
-            return l2n(np.atleast_2d(x)).astype(np.float32)
-        return self.whitening.apply(x).astype(np.float32)
+        """Descriptors in the search space (the library's whitening)."""
+        return _in_space(self.whitening, x)
+
+    def _grouping_vectors(self, ids: np.ndarray, vecs: np.ndarray) -> np.ndarray:
+        """Descriptors in the space the grouping thresholds were calibrated in: the shipped one.
+
+        A whitening refitted on the library ranks search results better, but it rescales every
+        cosine (on nd-dev + nd-scenes + photos, refitted, the copy level's recall fell from 0.98
+        to 0.34 at the same thresholds), so grouping keeps to the shipped space."""
+        if self.whitening is self.shipped_whitening:
+            return vecs  # the index already holds them in that space
+        raw_ids, raw = self.repo.descriptors(self.model)
+        row = {int(i): r for r, i in enumerate(raw_ids.tolist())}
+        return _in_space(self.shipped_whitening, raw[[row[int(i)] for i in ids.tolist()]])
 
     def _vectors(self) -> tuple[np.ndarray, np.ndarray]:
         ids, raw = self.repo.descriptors(self.model)
@@ -298,9 +319,10 @@ class Library:
         from mgdesk.core.grouping import GroupingConfig, find_groups
         if self.index is None:
             return []
-        ids, vecs = self.index.vectors()  # already whitened; kept in step with SQLite
+        ids, vecs = self.index.vectors()  # kept in step with SQLite
         if len(ids) < 2:
             return []
+        vecs = self._grouping_vectors(ids, vecs)
         files = self.repo.files_by_ids(ids.tolist())
         config = GroupingConfig()
         if threshold is not None:
@@ -308,7 +330,8 @@ class Library:
                 raise LibraryError("threshold must be a cosine between -1 and 1")
             config = GroupingConfig(**{**config.__dict__, ("similar_cosine" if level == "similar"
                                                            else "copy_candidate_cosine"): float(threshold)})
-        views = {fid: self._whiten(v) for fid, v in self.repo.views(ids.tolist(), self.model).items()}
+        views = {fid: _in_space(self.shipped_whitening, v)
+                 for fid, v in self.repo.views(ids.tolist(), self.model).items()}
         keys = {fid: f.hash for fid, f in files.items() if f.hash}
         by_hash: dict[str, list[int]] = {}
         for fid, h in keys.items():

@@ -172,6 +172,27 @@ def test_the_index_is_rebuilt_from_sqlite_when_the_library_is_reopened(lib, tmp_
     again.close()
 
 
+def test_copy_groups_do_not_change_when_the_whitening_is_refitted_on_the_library(tmp_path, embedder):
+    dev = PHOTOS.parent / "nd-dev" / "images"
+    root = tmp_path / "dev"
+    root.mkdir()
+    for f in sorted(dev.glob("g00[01]*")):  # twelve photos with their edited copies
+        if int(f.name[1:5]) <= 12:
+            shutil.copy2(f, root / f.name)
+    with Library(tmp_path / "dev.sqlite", embedder=embedder) as library:
+        library.scan([root])
+
+        def copy_groups():
+            return sorted(sorted(names(g)) for g in library.groups("copy"))
+
+        before = copy_groups()
+        assert sum(map(len, before)) > 50
+        assert library.maybe_refit_whitening(force=True) is True
+        # the refit serves search; grouping thresholds belong to the shipped space (before that
+        # rule, 64 grouped photos fell to 29 here)
+        assert copy_groups() == before
+
+
 def test_a_refitted_whitening_is_stored_and_the_index_rebuilt(lib, folder):
     assert lib.whitening_source == "identity"
     assert lib.maybe_refit_whitening() is False  # far fewer than WHITEN_REFIT_MIN photos
