@@ -383,7 +383,11 @@ def _fit(pa: np.ndarray, pb: np.ndarray, thr: float):
     # a homography can only win by explaining 1.25x + 4 the similarity's inliers: skip it when
     # there are not that many matches
     if len(pa) >= 8 and len(pa) > 1.25 * n_a + 4:
-        H, mask_h = cv2.findHomography(pa, pb, cv2.RANSAC, thr, maxIters=2000, confidence=0.995)
+        # USAC (SPRT, local optimisation) finds the same inliers as plain RANSAC ~10x faster,
+        # most of all on the unrelated pairs the similar level asks about (measured on nd-scenes:
+        # 0.56 vs 5.3 ms a pair for real pairs, 0.06 vs 4.8 for unrelated ones), and it is seeded
+        H, mask_h = cv2.findHomography(pa, pb, cv2.USAC_DEFAULT, thr, maxIters=2000,
+                                       confidence=0.995)
         n_h = int(mask_h.sum()) if mask_h is not None else 0
         if H is not None and n_h > 1.25 * n_a + 4 and _sane_homography(H):
             best = ("perspective", H, mask_h)
