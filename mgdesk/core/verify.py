@@ -35,6 +35,7 @@ import logging
 import os
 import struct
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Union
 
@@ -103,10 +104,16 @@ class LocalFeatures:
     raw: np.ndarray = field(repr=False)  # (n, 128) uint8 SIFT (compact; RootSIFT derives from it)
     gray: np.ndarray = field(repr=False)  # (h, w) uint8 luminance at the working scale
 
-    @property
+    @cached_property
     def descriptors(self) -> np.ndarray:
-        """(n, 128) float32 RootSIFT, L2-normalised."""
+        """(n, 128) float32 RootSIFT, L2-normalised; kept, since every pair a photo is in needs it."""
         return _rootsift(self.raw)
+
+    def __getstate__(self) -> dict:  # pickle the compact fields only, not the cached RootSIFT
+        return {k: v for k, v in self.__dict__.items() if k != "descriptors"}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
 
     def to_bytes(self) -> bytes:
         """A compact, self-describing serialisation for a per-photo cache (no pickle needed).
@@ -241,7 +248,7 @@ class PairVerifier:
         best = None
         for mirrored in (False, True):
             if mirrored:
-                db = _rootsift(fb.raw[:, _MIRROR])
+                db = fb.descriptors[:, _MIRROR]  # RootSIFT is per element: permuting commutes
                 pb = fb.points.copy()
                 pb[:, 0] = fb.width - 1 - pb[:, 0]
             else:
