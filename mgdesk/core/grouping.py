@@ -271,7 +271,8 @@ class _Context:
                  progress, cancel, feature_store=None, shots=None) -> None:
         self.ids, self.vecs, self.level = ids, vecs, level
         self.row = {int(i): r for r, i in enumerate(ids.tolist())}
-        self.views = {int(i): np.atleast_2d(np.asarray(v, np.float32))
+        # half precision: three views of 1,280 dims are 7.7 KB a photo (0.8 GB at 100k photos)
+        self.views = {int(i): np.atleast_2d(np.asarray(v, np.float16))
                       for i, v in (views or {}).items() if int(i) in self.row and v is not None and len(v)}
         self.paths, self.keys, self.cfg = paths, keys, config
         self.not_dup = {frozenset(int(x) for x in p) for p in not_dup}
@@ -307,9 +308,9 @@ class _Context:
             va, vb = self.vecs[self.row[a]], self.vecs[self.row[b]]
             c = float(va @ vb)
             if a in self.views:
-                c = max(c, float((self.views[a] @ vb).max()))
+                c = max(c, float((self.views[a].astype(np.float32) @ vb).max()))
             if b in self.views:
-                c = max(c, float((self.views[b] @ va).max()))
+                c = max(c, float((self.views[b].astype(np.float32) @ va).max()))
             self.cos_memo[key] = c
         return c
 
@@ -446,7 +447,7 @@ class _Context:
             vq = np.concatenate(list(self.views.values()))
             for start in range(0, len(vid), batch):
                 self._check_cancel()
-                take(vid[start:start + batch], vq[start:start + batch])
+                take(vid[start:start + batch], vq[start:start + batch].astype(np.float32))
         for key in pairs:  # the views may have found a better cosine than the search did
             pairs[key] = max(pairs[key], self.cosine(*key))
         return sorted(((s, a, b, ranks[(a, b)] - 1) for (a, b), s in pairs.items()),

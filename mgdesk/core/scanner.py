@@ -213,7 +213,7 @@ def _failure_value(name: str) -> str:
 @dataclass
 class _Work:
     found: FoundFile
-    kind: str  # 'new' | 'changed' | 'embed' (unchanged file lacking this model's embedding)
+    kind: str  # 'new' | 'changed' | 'embed' (unchanged file lacking this model's embedding or views)
     record: FileRecord | None = None
     partial: str | None = None
     hash: str | None = None
@@ -240,6 +240,11 @@ class Scanner:
     def model(self) -> str:
         return self.embedder.model_name
 
+    @property
+    def _wants_views(self) -> bool:
+        """Whether the embedder adds rotated views (then an embedding without them is stale)."""
+        return bool(getattr(self.embedder, "view_angles", ()))
+
     def scan(self, roots: Sequence[str | Path], progress: Callable[[ScanProgress], None] | None = None,
              cancel: threading.Event | None = None) -> ScanReport:
         t0 = time.monotonic()
@@ -262,6 +267,8 @@ class Scanner:
         by_inode = {(f.dev, f.ino): f for f in known if f.dev is not None and f.status != FileStatus.MISSING}
         model_ids, _ = self.repo.descriptors(self.model)
         has_embedding = set(model_ids.tolist())
+        if self._wants_views:  # embedded before the card asked for views: embed once more
+            has_embedding -= self.repo.ids_without_views(self.model)
 
         work: list[_Work] = []
         unread_shots: list[FileRecord] = []  # scanned before the library kept capture signatures
@@ -387,7 +394,8 @@ class Scanner:
         first_by_hash: dict[str, int] = {}
         need: list[_Work] = []
         for w in to_embed:
-            src = self.repo.embedded_file_with_hash(w.hash, self.model) if w.hash else None
+            src = self.repo.embedded_file_with_hash(w.hash, self.model, with_views=self._wants_views) \
+                if w.hash else None
             if src is not None:  # includes a touched file whose content did not change
                 reuse[id(w)] = src
             elif w.hash in first_by_hash:

@@ -330,8 +330,8 @@ class Library:
                 raise LibraryError("threshold must be a cosine between -1 and 1")
             config = GroupingConfig(**{**config.__dict__, ("similar_cosine" if level == "similar"
                                                            else "copy_candidate_cosine"): float(threshold)})
-        views = {fid: _in_space(self.shipped_whitening, v)
-                 for fid, v in self.repo.views(ids.tolist(), self.model).items()}
+        views = {fid: _in_space(self.shipped_whitening, v).astype(np.float16)  # as grouping keeps them
+                 for fid, v in self.repo.views(ids.tolist(), self.model)}
         keys = {fid: f.hash for fid, f in files.items() if f.hash}
         by_hash: dict[str, list[int]] = {}
         for fid, h in keys.items():

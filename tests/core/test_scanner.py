@@ -274,3 +274,20 @@ def test_photos_from_a_library_that_predates_capture_signatures_get_one_on_the_n
     report = sc.scan([root])
     assert report.unchanged == 2 and emb.calls == []  # headers only: nothing is embedded again
     assert {Path(f.path).name: f.shot for f in repo.files(FileStatus.OK)} == shots
+
+
+def test_photos_embedded_before_the_model_had_rotated_views_are_embedded_once_more(photos, repo, embedder):
+    from mgdesk.core.embedding import Embedder
+
+    assert embedder.view_angles  # the shipped card asks for views
+    plain = EmbedderSpy(Embedder("lite0", "cpu", view_angles=()))
+    Scanner(repo, plain, batch_size=4).scan([photos])
+    assert all(repo.embedding(f.id, "lite0").views is None for f in repo.files(FileStatus.OK))
+    with_views = EmbedderSpy(embedder)
+    report = Scanner(repo, with_views, batch_size=4).scan([photos])
+    assert (report.new, report.changed, report.embedded) == (0, 0, 6) and len(with_views.calls) == 6
+    assert all(repo.embedding(f.id, "lite0").views.shape == (3, embedder.dim)
+               for f in repo.files(FileStatus.OK))
+    again = EmbedderSpy(embedder)
+    Scanner(repo, again, batch_size=4).scan([photos])
+    assert again.calls == []

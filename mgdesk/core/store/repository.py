@@ -10,7 +10,7 @@ import json
 import logging
 import os
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -204,10 +204,13 @@ class Repository:
         rows = self._rows("SELECT * FROM embeddings WHERE file_id = ? AND model = ?", (file_id, model))
         return self._decode(rows[0]) if rows else None
 
-    def embedded_file_with_hash(self, content_hash: str, model: str) -> int | None:
-        """A file with this content that already has an embedding for the model (to reuse it)."""
+    def embedded_file_with_hash(self, content_hash: str, model: str, *, with_views: bool = False
+                                ) -> int | None:
+        """A file with this content that already has an embedding for the model (to reuse it);
+        `with_views`: only one whose embedding carries rotated views."""
+        views = " AND e.n_views > 0" if with_views else ""
         row = self.db.execute(
-            "SELECT f.id FROM files f JOIN embeddings e ON e.file_id = f.id AND e.model = ?"
+            "SELECT f.id FROM files f JOIN embeddings e ON e.file_id = f.id AND e.model = ?" + views +
             " WHERE f.hash = ? LIMIT 1", (model, content_hash)).fetchone()
         return None if row is None else int(row[0])
 
@@ -225,16 +228,23 @@ class Repository:
             return np.zeros(0, np.int64), np.zeros((0, dim), np.float32)
         return np.asarray(ids, np.int64), np.vstack(vecs).astype(np.float32)
 
-    def views(self, file_ids: Iterable[int], model: str) -> dict[int, np.ndarray]:
-        out: dict[int, np.ndarray] = {}
+    def views(self, file_ids: Iterable[int], model: str) -> Iterator[tuple[int, np.ndarray]]:
+        """(file id, (n_views, dim) float32) of the files that have views, a chunk at a time, so a
+        caller can keep them compactly rather than all at once in float32."""
         for chunk in _chunks(list(file_ids)):
             marks = ",".join("?" * len(chunk))
             for r in self._rows(f"SELECT * FROM embeddings WHERE model = ? AND file_id IN ({marks})",
                                 [model, *chunk]):
                 rec = self._decode(r)
                 if rec.views is not None:
-                    out[rec.file_id] = rec.views
-        return out
+                    yield rec.file_id, rec.views
+
+    def ids_without_views(self, model: str) -> set[int]:
+        """Files whose embedding for the model carries no rotated views (embedded before the
+        model's card asked for them)."""
+        return {r[0] for r in self.db.execute(
+            "SELECT file_id FROM embeddings WHERE model = ? AND (n_views IS NULL OR n_views = 0)",
+            (model,))}
 
     def models(self) -> dict[str, int]:
         return {m: n for m, n in self.db.execute("SELECT model, COUNT(*) FROM embeddings GROUP BY model")}
