@@ -128,17 +128,20 @@ class _NullEmbedder:
     def embed_paths(self, paths, progress=None, cancel=None):
         from dataclasses import dataclass
 
+        from mgdesk.core.imaging import ImageInfo
+
         @dataclass
         class R:
             path: str
             descriptor: np.ndarray
+            info: ImageInfo
             views: None = None
             top_classes: tuple = ()
-            info: None = None
             error: None = None
         for p in paths:
             v = np.frombuffer(p.encode()[-8:].ljust(8, b"_"), np.uint8).astype(np.float32) + 1
-            yield R(p, v / np.linalg.norm(v))
+            # what the real embedder reports of a photo without EXIF: the header was read
+            yield R(p, v / np.linalg.norm(v), ImageInfo(1, 1, "JPEG", None, None, None, 0))
 
 
 def rescan(n_files: int, root: Path) -> dict:

@@ -339,9 +339,9 @@ class Scanner:
                 for rec in records[start:start + self.batch_size]:
                     try:
                         shot = read_info(rec.path).shot or ""
-                    except (ImageLoadError, OSError) as exc:  # vanished or changed meanwhile: next scan
+                    except (ImageLoadError, OSError) as exc:  # a change is read in full anyway
                         log.debug("no capture signature for %s: %s", rec.path, exc)
-                        continue
+                        shot = ""
                     self.repo.update_file(rec.id, shot=shot)
             if progress:
                 done = min(start + self.batch_size, len(records))
