@@ -32,10 +32,3 @@ def embedder():
 
     return Embedder("lite0", "cpu")
 
-
-@pytest.fixture
-def spy(embedder):
-    """The real embedder, recording which files it embeds (see tests/embedder_spy.py)."""
-    from embedder_spy import EmbedderSpy  # tests/ is on sys.path: pytest put it there for this file
-
-    return EmbedderSpy(embedder)

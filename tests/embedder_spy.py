@@ -40,4 +40,6 @@ class EmbedderSpy:
             yield result
 
     def __getattr__(self, name: str) -> Any:  # embed_image, embed_file, view settings, ...
+        if name == "inner":  # not set yet (a copy in the making): no endless recursion
+            raise AttributeError(name)
         return getattr(self.inner, name)

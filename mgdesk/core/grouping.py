@@ -142,7 +142,7 @@ class FeatureStore:
     a photo whose content hash is the same, so a regroup reads them back instead. Used only when
     the verifier's LocalFeatures offer ``to_bytes``/``from_bytes``; the oldest files go first
     when the folder grows past ``max_bytes``. Unreadable or stale files are treated as missing.
-    The tag (verifier version, working side, keypoint budget) keeps features extracted with other
+    The tag (feature version, working side, keypoint budget) keeps features extracted with other
     settings from being mixed in: they would change verdicts.
     """
 
@@ -692,17 +692,20 @@ class _Context:
                 scores[x] = round(float(v.score), 4)
             else:
                 scores[x] = round(self.cosine(anchor, x), 4)
-        photo = self._photo_shares(m, anchor) if self.level == "copy" else {}
+        # the similar level reads frames off the verdicts its copy groups already have; a frame
+        # shows only between copies, and verifying more pairs here would cost for nothing
+        photo = self._photo_shares(m, anchor if self.level == "copy" else None)
         return Group(self.level, tuple(m), scores, anchor, photo)
 
-    def _photo_shares(self, m: list[int], anchor: int) -> dict[int, float]:
+    def _photo_shares(self, m: list[int], anchor: int | None) -> dict[int, float]:
         """Per member, the share of its canvas that shows the photo: the smallest any verified
-        copy in the group reveals (one partner is enough to show a frame)."""
+        copy in the group reveals (one partner is enough to show a frame). Pairs with `anchor`
+        are verified if need be; others only count when already verified."""
         out = {x: 1.0 for x in m}
         for i, x in enumerate(m):
             for y in m[i + 1:]:
                 v = self.verdicts.get((x, y))
-                if v is None and anchor in (x, y):
+                if v is None and anchor is not None and anchor in (x, y):
                     v = self.verdict(x, y)
                 if v is None or not v.is_copy:
                     continue

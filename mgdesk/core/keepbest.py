@@ -124,10 +124,15 @@ def _most_photo(members: Sequence[MemberInfo], alive: list[int]) -> tuple[list[i
     A framed copy (a border or screen around the photo) does not count its frame; one that
     measures within FRAME_TOLERANCE of the best unframed member loses to it."""
     best = max(members[i].photo_pixels for i in alive)
+    if best <= 0:  # sizes unknown: this rule cannot tell them apart
+        return alive, ""
     near = [i for i in alive if members[i].photo_pixels >= FRAME_TOLERANCE * best]
-    pool = [i for i in near if not members[i].framed] or near
-    top = max(members[i].photo_pixels for i in pool)
-    winners = [i for i in pool if members[i].photo_pixels == top]
+    unframed = [i for i in near if not members[i].framed]
+    if unframed:  # exact sizes: the larger one wins outright
+        top = max(members[i].photo_pixels for i in unframed)
+        winners = [i for i in unframed if members[i].photo_pixels == top]
+    else:  # measured sizes: as near as they are, they are the same photo resolution
+        winners = near
     m = members[winners[0]]
     text = f"largest resolution: {m.width}×{m.height}"
     if any(members[i].framed and members[i].width * members[i].height > m.width * m.height

@@ -84,6 +84,13 @@ class ScanReport:
                                               "embedded", "seconds", "cancelled", "skipped_aliases")}
 
 
+def _transient(exc: BaseException) -> bool:
+    """A read failure that may pass (the file vanished, or is locked or unreadable for now)."""
+    from mgdesk.core.imaging import LoadFailure
+    reason = getattr(exc, "reason", None)  # an ImageLoadError's; a plain OSError has none
+    return reason is None or reason in (LoadFailure.MISSING, LoadFailure.UNREADABLE)
+
+
 def supported_suffixes() -> frozenset[str]:
     from mgdesk.core.imaging import SUPPORTED_SUFFIXES
     return frozenset(s.lower() for s in SUPPORTED_SUFFIXES)
@@ -339,9 +346,11 @@ class Scanner:
                 for rec in records[start:start + self.batch_size]:
                     try:
                         shot = read_info(rec.path).shot or ""
-                    except (ImageLoadError, OSError) as exc:  # a change is read in full anyway
+                    except (ImageLoadError, OSError) as exc:
                         log.debug("no capture signature for %s: %s", rec.path, exc)
-                        shot = ""
+                        if _transient(exc):
+                            continue  # gone or locked for now: try again next scan
+                        shot = ""  # the header itself is bad: nothing to find there
                     self.repo.update_file(rec.id, shot=shot)
             if progress:
                 done = min(start + self.batch_size, len(records))
@@ -434,7 +443,8 @@ class Scanner:
                 self._write_copy(w, src, report)
 
     def _has_embedding(self, file_id: int) -> bool:
-        return self.repo.embedding(file_id, self.model) is not None
+        emb = self.repo.embedding(file_id, self.model)
+        return emb is not None and (emb.views is not None or not self._wants_views)
 
     def _base_values(self, w: _Work) -> dict:
         f = w.found

@@ -217,17 +217,16 @@ class Library:
         """Descriptors in the search space (the library's whitening)."""
         return _in_space(self.whitening, x)
 
-    def _grouping_vectors(self, ids: np.ndarray, vecs: np.ndarray) -> np.ndarray:
-        """Descriptors in the space the grouping thresholds were calibrated in: the shipped one.
+    def _grouping_vectors(self) -> tuple[np.ndarray, np.ndarray]:
+        """(ids, descriptors) in the space the grouping thresholds were calibrated in: the shipped one.
 
         A whitening refitted on the library ranks search results better, but it rescales every
         cosine (on nd-dev + nd-scenes + photos, refitted, the copy level's recall fell from 0.98
         to 0.34 at the same thresholds), so grouping keeps to the shipped space."""
         if self.whitening is self.shipped_whitening:
-            return vecs  # the index already holds them in that space
-        raw_ids, raw = self.repo.descriptors(self.model)
-        row = {int(i): r for r, i in enumerate(raw_ids.tolist())}
-        return _in_space(self.shipped_whitening, raw[[row[int(i)] for i in ids.tolist()]])
+            return self.index.vectors()  # the index already holds them in that space
+        ids, raw = self.repo.descriptors(self.model)
+        return ids, (_in_space(self.shipped_whitening, raw) if len(ids) else raw)
 
     def _vectors(self) -> tuple[np.ndarray, np.ndarray]:
         ids, raw = self.repo.descriptors(self.model)
@@ -319,10 +318,9 @@ class Library:
         from mgdesk.core.grouping import GroupingConfig, find_groups
         if self.index is None:
             return []
-        ids, vecs = self.index.vectors()  # kept in step with SQLite
+        ids, vecs = self._grouping_vectors()
         if len(ids) < 2:
             return []
-        vecs = self._grouping_vectors(ids, vecs)
         files = self.repo.files_by_ids(ids.tolist())
         config = GroupingConfig()
         if threshold is not None:

@@ -50,6 +50,10 @@ VERIFIER_VERSION = "sift-grad-5"
 
 FEATURE_SIDE = 640
 TILE = 16
+#: Bump when PairVerifier.features() extracts something else (loader, keypoints, their positions,
+#: the luminance) or LocalFeatures' serialisation changes: it keys the per-photo feature cache,
+#: which, unlike cached verdicts, outlives changes to the decision rules.
+FEATURE_VERSION = "sift-lf1"
 
 ImageLike = Union[str, os.PathLike, Image.Image, "LocalFeatures"]
 
@@ -152,8 +156,6 @@ class LocalFeatures:
 
 _MAGIC = b"MGLF"
 _FORMAT = 1  # bump when LocalFeatures' content changes (e.g. another working size)
-#: Names the content of LocalFeatures, so a per-photo cache outlives changes to the verdicts.
-FEATURE_VERSION = f"lf{_FORMAT}"
 _HEADER = "<4sHIIII"
 
 

@@ -31,6 +31,18 @@ def test_a_framed_copy_that_holds_the_photo_larger_still_wins():
     assert choose_keeper([small, framed])[0] == 1
 
 
+def test_two_framed_copies_of_one_size_are_a_tie_for_resolution():
+    a = MemberInfo("/p/a.png", 1000, 800, 900_000, "PNG", photo_share=0.641)
+    b = MemberInfo("/p/b.png", 1000, 800, 950_000, "PNG", photo_share=0.640)  # measured a bit less
+    assert choose_keeper([a, b]) == (1, "largest file: 927.7 KB")
+
+
+def test_unknown_sizes_leave_the_choice_to_the_next_rule():
+    a = MemberInfo("/p/a.jpg", 0, 0, 10, "JPEG", photo_share=0.5)
+    b = MemberInfo("/p/b.jpg", 0, 0, 20, "JPEG")
+    assert choose_keeper([a, b])[1].startswith("largest file")
+
+
 def test_same_resolution_falls_through_to_the_larger_file():
     members = [member(size=50_000), member("/p/b.jpg", size=2_500_000)]
     assert choose_keeper(members) == (1, "largest file: 2.4 MB")

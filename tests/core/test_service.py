@@ -76,10 +76,11 @@ def test_a_copy_with_a_border_around_the_photo_is_not_kept_over_the_original(tmp
         ImageOps.expand(im, border=im.width // 8, fill="white").save(root / "framed.jpg", quality=95)
     with Library(tmp_path / "framed.sqlite", embedder=embedder) as library:
         library.scan([root])
-        (group,) = library.groups("copy")
-        assert names(group) == {"photo.jpg", "framed.jpg"}
-        assert Path(group.keeper.path).name == "photo.jpg"
-        assert "frame" in group.keeper.reason
+        for level in ("copy", "similar"):
+            (group,) = library.groups(level)
+            assert names(group) == {"photo.jpg", "framed.jpg"}
+            assert Path(group.keeper.path).name == "photo.jpg", level
+            assert "frame" in group.keeper.reason
 
 
 def test_the_users_keep_rules_decide_which_copy_is_kept(tmp_path, folder, embedder):
