@@ -248,9 +248,9 @@ class Scanner:
         return self.embedder.model_name
 
     @property
-    def _wants_views(self) -> bool:
-        """Whether the embedder adds rotated views (then an embedding without them is stale)."""
-        return bool(getattr(self.embedder, "view_angles", ()))
+    def _n_views(self) -> int:
+        """Rotated views the embedder adds (an embedding with another number of them is stale)."""
+        return len(getattr(self.embedder, "view_angles", ()) or ())
 
     def scan(self, roots: Sequence[str | Path], progress: Callable[[ScanProgress], None] | None = None,
              cancel: threading.Event | None = None) -> ScanReport:
@@ -274,8 +274,8 @@ class Scanner:
         by_inode = {(f.dev, f.ino): f for f in known if f.dev is not None and f.status != FileStatus.MISSING}
         model_ids, _ = self.repo.descriptors(self.model)
         has_embedding = set(model_ids.tolist())
-        if self._wants_views:  # embedded before the card asked for views: embed once more
-            has_embedding -= self.repo.ids_without_views(self.model)
+        if self._n_views:  # embedded before the card asked for these views: embed once more
+            has_embedding -= self.repo.ids_with_other_views(self.model, self._n_views)
 
         work: list[_Work] = []
         unread_shots: list[FileRecord] = []  # scanned before the library kept capture signatures
@@ -403,7 +403,7 @@ class Scanner:
         first_by_hash: dict[str, int] = {}
         need: list[_Work] = []
         for w in to_embed:
-            src = self.repo.embedded_file_with_hash(w.hash, self.model, with_views=self._wants_views) \
+            src = self.repo.embedded_file_with_hash(w.hash, self.model, n_views=self._n_views) \
                 if w.hash else None
             if src is not None:  # includes a touched file whose content did not change
                 reuse[id(w)] = src
@@ -444,7 +444,8 @@ class Scanner:
 
     def _has_embedding(self, file_id: int) -> bool:
         emb = self.repo.embedding(file_id, self.model)
-        return emb is not None and (emb.views is not None or not self._wants_views)
+        have = 0 if emb is None or emb.views is None else len(emb.views)
+        return emb is not None and (have == self._n_views or not self._n_views)
 
     def _base_values(self, w: _Work) -> dict:
         f = w.found

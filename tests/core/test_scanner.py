@@ -291,3 +291,6 @@ def test_photos_embedded_before_the_model_had_rotated_views_are_embedded_once_mo
     again = EmbedderSpy(embedder)
     Scanner(repo, again, batch_size=4).scan([photos])
     assert again.calls == []
+    two = EmbedderSpy(Embedder("lite0", "cpu", view_angles=(90, 270)))  # a card asking for others
+    Scanner(repo, two, batch_size=4).scan([photos])
+    assert len(two.calls) == 6

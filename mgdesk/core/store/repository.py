@@ -204,14 +204,14 @@ class Repository:
         rows = self._rows("SELECT * FROM embeddings WHERE file_id = ? AND model = ?", (file_id, model))
         return self._decode(rows[0]) if rows else None
 
-    def embedded_file_with_hash(self, content_hash: str, model: str, *, with_views: bool = False
+    def embedded_file_with_hash(self, content_hash: str, model: str, *, n_views: int = 0
                                 ) -> int | None:
         """A file with this content that already has an embedding for the model (to reuse it);
-        `with_views`: only one whose embedding carries rotated views."""
-        views = " AND e.n_views > 0" if with_views else ""
+        with `n_views`, only one whose embedding carries that many rotated views."""
+        views, params = (" AND e.n_views = ?", [model, int(n_views)]) if n_views else ("", [model])
         row = self.db.execute(
             "SELECT f.id FROM files f JOIN embeddings e ON e.file_id = f.id AND e.model = ?" + views +
-            " WHERE f.hash = ? LIMIT 1", (model, content_hash)).fetchone()
+            " WHERE f.hash = ? LIMIT 1", (*params, content_hash)).fetchone()
         return None if row is None else int(row[0])
 
     def descriptors(self, model: str, *, status: str = "ok") -> tuple[np.ndarray, np.ndarray]:
@@ -239,12 +239,12 @@ class Repository:
                 if rec.views is not None:
                     yield rec.file_id, rec.views
 
-    def ids_without_views(self, model: str) -> set[int]:
-        """Files whose embedding for the model carries no rotated views (embedded before the
-        model's card asked for them)."""
+    def ids_with_other_views(self, model: str, n_views: int) -> set[int]:
+        """Files whose embedding for the model carries another number of rotated views than
+        `n_views` (embedded before the model's card asked for these)."""
         return {r[0] for r in self.db.execute(
-            "SELECT file_id FROM embeddings WHERE model = ? AND (n_views IS NULL OR n_views = 0)",
-            (model,))}
+            "SELECT file_id FROM embeddings WHERE model = ? AND COALESCE(n_views, 0) != ?",
+            (model, n_views))}
 
     def models(self) -> dict[str, int]:
         return {m: n for m, n in self.db.execute("SELECT model, COUNT(*) FROM embeddings GROUP BY model")}
