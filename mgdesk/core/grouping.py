@@ -39,6 +39,12 @@ from mgdesk.core.verify import FEATURE_VERSION, VERIFIER_VERSION, LocalFeatures,
 
 log = logging.getLogger(__name__)
 
+#: Complete-link tolerates this many failed cross pairs in a merge when each is two framed copies
+#: of a photo in the group (_hold_one_photo); more failures than that are more than frames.
+_MAX_FRAME_QUARRELS = 2
+#: "covers all of it": share of a photo's canvas inside the other image (resampling eats edges)
+_WHOLE = 0.98
+
 LEVELS = ("copy", "similar")
 
 
@@ -397,6 +403,43 @@ class _Context:
         self.links[key] = ok
         return ok
 
+    def _may_be_framed_copies(self, x: int, y: int) -> bool:
+        """A refused pair that one transform still fits well: two framed copies of one photo
+        fail on their frames, not on geometry (a cheap filter before _hold_one_photo)."""
+        v = self.verdicts.get((x, y) if x < y else (y, x))
+        return v is not None and not v.is_copy and v.inliers >= 40 and v.inlier_ratio >= 0.5
+
+    def _hold_one_photo(self, x: int, y: int, members: list[int]) -> bool:
+        """Whether x and y are copies of one photo although they fail as a pair: two framed copies
+        (a border, a screenshot's window) disagree all along their frames. They are when both are
+        verified copies holding the whole of an unframed member z, and at least one of them is
+        framed: then each shows all of z, and the frame is where they differ. (Holding only part
+        of z is not enough: a collage holds parts of two photos; and two unframed photos that
+        both hold z but fail as a pair differ in the photo itself, like two exposures.)"""
+        if frozenset((x, y)) in self.not_dup or \
+                different_captures(self.shots.get(x), self.shots.get(y)) is not None:
+            return False
+        for z in members:
+            if z in (x, y):
+                continue
+            hx, hy = self._holds_whole(x, z), self._holds_whole(y, z)
+            # both hold all of z, and a frame is what they can differ by
+            if hx is not None and hy is not None and min(hx, hy) < _WHOLE:
+                return True
+        return False
+
+    def _holds_whole(self, o: int, z: int) -> float | None:
+        """o's photo share when o is a verified copy of z that covers all of z and z shows the
+        photo only; else None."""
+        if not self.copy_linked(o, z, on_demand=True):  # cached when known
+            return None
+        v = self.verdicts[(o, z) if o < z else (z, o)]
+        if self._order(o, z)[0] == z:
+            covered, photo, photo_o = v.covered_a, v.photo_a, v.photo_b
+        else:
+            covered, photo, photo_o = v.covered_b, v.photo_b, v.photo_a
+        return photo_o if covered >= _WHOLE and photo >= _WHOLE else None
+
     def scene_weight(self, a: int, b: int) -> float | None:
         """Whether geometry says two photos show one scene: 1 for a verified copy or a shared
         rigid scene (at least ``similar_min_inliers`` RANSAC inliers at
@@ -492,12 +535,27 @@ class _Context:
             cross = [((x, y) if x < y else (y, x)) for x in ma for y in mb]
             if any(frozenset(p) in self.not_dup for p in cross):
                 continue
-            if any(self.links.get(p) is False for p in cross):
+            both = ma + mb
+
+            def refused(x: int, y: int) -> bool:  # and not two framed copies of a member
+                return not (self._may_be_framed_copies(x, y) and self._hold_one_photo(x, y, both))
+
+            if any(self.links.get(p) is False and refused(*p) for p in cross):
                 continue
-            if not self.copy_linked(a, b):
+            if not self.copy_linked(a, b) and refused(a, b):
                 continue
             rest = sorted((p for p in cross if p not in self.links), key=lambda p: self.cosine(*p))
-            if not all(self.copy_linked(x, y, on_demand=True) for x, y in rest):
+            quarrels = []  # failed pairs that may be two framed copies: decided once all are known
+            for x, y in rest:
+                if self.copy_linked(x, y, on_demand=True):
+                    continue
+                if not self._may_be_framed_copies(x, y) or len(quarrels) == _MAX_FRAME_QUARRELS:
+                    break
+                quarrels.append((x, y))
+            else:
+                if all(self._hold_one_photo(x, y, both) for x, y in quarrels):
+                    quarrels = None
+            if quarrels is not None:
                 continue
             new = ma + mb
             cid = ca if ca is not None else (cb if cb is not None else a)

@@ -46,7 +46,7 @@ from PIL import Image, ImageOps
 log = logging.getLogger(__name__)
 
 #: Bump when the verdicts change, so cached verdicts are invalidated.
-VERIFIER_VERSION = "sift-grad-5"
+VERIFIER_VERSION = "sift-grad-6"
 
 FEATURE_SIDE = 640
 TILE = 16
@@ -174,6 +174,10 @@ class Verdict:
     # lacks is a frame (a border, a screen around it); keep-best does not count frames as detail
     photo_a: float = 1.0
     photo_b: float = 1.0
+    # share of each image's canvas that the other one covers (1.0: all of it is in the other;
+    # 0.0 unless measured, which only a copy is)
+    covered_a: float = 0.0
+    covered_b: float = 0.0
 
 
 def _rootsift(desc: np.ndarray) -> np.ndarray:
@@ -273,17 +277,18 @@ class PairVerifier:
                             0.0, 0, 0.0, min(len(fa.points), len(fb.points)), match_error=err)
         gb = fb.gray[:, ::-1] if mirrored else fb.gray
         photo_a = photo_b = 1.0
+        covered_a = covered_b = 0.0
         try:
             c = _aligned_agreement(fa.gray, gb, H, p)
             if c.agree >= p.min_agree_fraction:  # only a copy needs it (for keep-best)
-                photo_a, photo_b = _photo_shares(fa.gray, gb, H)
+                photo_a, photo_b, covered_a, covered_b = _photo_shares(fa.gray, gb, H)
         except (cv2.error, np.linalg.LinAlgError) as exc:  # numerically degenerate transform
             log.debug("alignment failed: %s", exc)
             c = _Comparison(0.0, 0, 0.0, 1.0, 1.0, 0.0)
         return Evidence(n_in, n_match, n_in / max(n_match, 1), H, mirrored, model,
                         c.agree, c.tiles, c.coverage, min(len(fa.points), len(fb.points)),
                         c.texture_loss, c.tone_outliers, err, c.moved_detail,
-                        round(c.moved_detail * c.tiles), photo_a, photo_b)
+                        round(c.moved_detail * c.tiles), photo_a, photo_b, covered_a, covered_b)
 
     def verify(self, a: ImageLike, b: ImageLike) -> Verdict:
         """Verdict for the pair; symmetric up to RANSAC randomness."""
@@ -332,7 +337,8 @@ class PairVerifier:
                            "of the pixels): different light or content")
         return Verdict(True, score, n_in, ratio, residual, transform,
                        f"one capture: {transform}, {n_in} inliers, "
-                       f"{e.agree:.0%} of the overlap agrees", e.photo_a, e.photo_b)
+                       f"{e.agree:.0%} of the overlap agrees", e.photo_a, e.photo_b,
+                       e.covered_a, e.covered_b)
 
 
 @dataclass(frozen=True)
@@ -357,6 +363,8 @@ class Evidence:
     moved_tiles: int = 0  # how many tiles that is
     photo_a: float = 1.0  # share of a's canvas showing the photo (see Verdict)
     photo_b: float = 1.0
+    covered_a: float = 0.0  # share of a's canvas the other covers (measured for copies only)
+    covered_b: float = 0.0
 
 
 def _ratio_matches(da: np.ndarray, db: np.ndarray, ratio: float) -> tuple[np.ndarray, np.ndarray]:
@@ -542,14 +550,16 @@ def _compare(tgt: np.ndarray, warped: np.ndarray, valid: np.ndarray, coverage: f
     return _Comparison(agree, n, coverage, texture_loss, tone, moved)
 
 
-def _photo_shares(ga: np.ndarray, gb: np.ndarray, H: np.ndarray) -> tuple[float, float]:
-    """Share of each image's canvas that shows the photo (see _photo_share)."""
+def _photo_shares(ga: np.ndarray, gb: np.ndarray, H: np.ndarray
+                  ) -> tuple[float, float, float, float]:
+    """(photo share of a, of b, share of a covered by b, of b covered by a); see _photo_share."""
     (ha, wa), (hb, wb) = ga.shape, gb.shape
     in_a = cv2.warpPerspective(np.full((hb, wb), 255, np.uint8), np.linalg.inv(H), (wa, ha),
                                flags=cv2.INTER_NEAREST) > 0
     in_b = cv2.warpPerspective(np.full((ha, wa), 255, np.uint8), H, (wb, hb),
                                flags=cv2.INTER_NEAREST) > 0
-    return _photo_share(ga, in_a), _photo_share(gb, in_b)
+    return (_photo_share(ga, in_a), _photo_share(gb, in_b), float(in_a.mean()),
+            float(in_b.mean()))
 
 
 def _photo_share(gray: np.ndarray, covered: np.ndarray) -> float:

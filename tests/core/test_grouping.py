@@ -291,3 +291,29 @@ def test_features_extracted_with_other_verifier_settings_are_not_reused(tmp_path
                 feature_store=store)
     assert coarse.extracted == 2
     assert len(list(tmp_path.glob("*.bin"))) == 4
+
+
+def _screenshot_of(photo: Image.Image) -> Image.Image:
+    """The photo shown at full size in an app window: a title bar and grey panels around it."""
+    shot = Image.new("RGB", (photo.width + 170, photo.height + 140), (244, 244, 244))
+    shot.paste(Image.new("RGB", (shot.width, 38), (58, 90, 170)), (0, 0))
+    shot.paste(Image.new("RGB", (shot.width, 30), (228, 228, 228)), (0, shot.height - 30))
+    shot.paste(photo, (85, 55))
+    return shot
+
+
+def test_two_differently_framed_copies_join_their_original_in_one_group(tmp_path, embedder):
+    photo = ImageOps.exif_transpose(Image.open(DEV / "g0006_orig.jpg")).convert("RGB")
+    files = {1: photo, 2: ImageOps.expand(photo, border=70, fill="black"), 3: _screenshot_of(photo)}
+    paths = {}
+    for i, im in files.items():
+        paths[i] = str(tmp_path / f"{i}.png")
+        im.save(paths[i])
+    vecs = np.stack([embedder.embed_image(im).descriptor for im in files.values()])
+    verifier = PairVerifier()
+    # the two frames disagree all along the photo's edge: as a pair they are not copies...
+    assert not verifier.verify(paths[2], paths[3]).is_copy
+    # ...but each holds the whole original, so complete-link still makes one group of the three
+    groups = find_groups([1, 2, 3], vecs, "copy", image_paths=paths, verifier=verifier)
+    assert [g.members for g in groups] == [(1, 2, 3)]
+    assert groups[0].photo[1] == 1.0 and groups[0].photo[2] < 0.9 and groups[0].photo[3] < 0.9
