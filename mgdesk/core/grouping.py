@@ -116,6 +116,8 @@ class Group:
     anchor: int
     # copy level: share of each member's canvas that shows the photo (< 1: framed, see Verdict)
     photo: dict[int, float] = field(default_factory=dict)
+    # mean share of the overlap where a member disagrees with its verified copies (edits)
+    edited: dict[int, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -752,14 +754,18 @@ class _Context:
                 scores[x] = round(self.cosine(anchor, x), 4)
         # the similar level reads frames off the verdicts its copy groups already have; a frame
         # shows only between copies, and verifying more pairs here would cost for nothing
-        photo = self._photo_shares(m, anchor if self.level == "copy" else None)
-        return Group(self.level, tuple(m), scores, anchor, photo)
+        photo, edited = self._copy_measures(m, anchor if self.level == "copy" else None)
+        return Group(self.level, tuple(m), scores, anchor, photo, edited)
 
-    def _photo_shares(self, m: list[int], anchor: int | None) -> dict[int, float]:
-        """Per member, the share of its canvas that shows the photo: the smallest any verified
-        copy in the group reveals (one partner is enough to show a frame). Pairs with `anchor`
-        are verified if need be; others only count when already verified."""
-        out = {x: 1.0 for x in m}
+    def _copy_measures(self, m: list[int], anchor: int | None
+                       ) -> tuple[dict[int, float], dict[int, float]]:
+        """Per member: the share of its canvas that shows the photo, the smallest any verified
+        copy in the group reveals (one partner is enough to show a frame); and the mean share of
+        the overlap where it disagrees with its verified copies (a caption, a blur: an edit sets
+        a copy apart from all the others, the original only from the edited one). Pairs with
+        `anchor` are verified if need be; others only count when already verified."""
+        photo = {x: 1.0 for x in m}
+        residuals: dict[int, list[float]] = {x: [] for x in m}
         for i, x in enumerate(m):
             for y in m[i + 1:]:
                 v = self.verdicts.get((x, y))
@@ -768,9 +774,12 @@ class _Context:
                 if v is None or not v.is_copy:
                     continue
                 first, second = self._order(x, y)
-                out[first] = min(out[first], float(v.photo_a))
-                out[second] = min(out[second], float(v.photo_b))
-        return out
+                photo[first] = min(photo[first], float(v.photo_a))
+                photo[second] = min(photo[second], float(v.photo_b))
+                residuals[x].append(float(v.residual))
+                residuals[y].append(float(v.residual))
+        edited = {x: float(np.mean(r)) for x, r in residuals.items() if r}
+        return photo, edited
 
 
 __all__ = ["LEVELS", "Group", "GroupingConfig", "GroupingProgress", "VerdictCache", "find_groups",

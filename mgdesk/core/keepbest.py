@@ -22,7 +22,9 @@ FRAMED_BELOW = 0.98
 FRAME_TOLERANCE = 0.97
 
 #: Rule names, in the default order.
-RULES = ("resolution", "file_size", "format", "oldest", "folder", "exif")
+RULES = ("resolution", "unedited", "file_size", "format", "oldest", "folder", "exif")
+#: "unedited": members within this share of overlap of the least edited one tie
+EDIT_TOLERANCE = 0.02
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,9 @@ class MemberInfo:
     # share of the canvas that shows the photo: < 1 when a verified copy shows that the rest is a
     # frame (a border, a screenshot's window), which is not detail worth keeping
     photo_share: float = 1.0
+    # mean share of the overlap where it disagrees with its verified copies (None: not measured):
+    # a caption or a blur sets an edit apart from every other copy, the original from the edit only
+    edited: float | None = None
 
     @property
     def framed(self) -> bool:
@@ -141,6 +146,16 @@ def _most_photo(members: Sequence[MemberInfo], alive: list[int]) -> tuple[list[i
     return winners, text
 
 
+def _least_edited(members: Sequence[MemberInfo], alive: list[int]) -> tuple[list[int], str]:
+    """The members that disagree least with the other copies (a caption or a blur is an edit)."""
+    known = [i for i in alive if members[i].edited is not None]
+    if len(known) < 2:
+        return alive, ""
+    least = min(members[i].edited for i in known)  # type: ignore[type-var]
+    winners = [i for i in known if members[i].edited <= least + EDIT_TOLERANCE]  # type: ignore[operator]
+    return winners, f"least edited: agrees with its copies in {1 - least:.0%} of the photo"
+
+
 def choose_keeper(members: Sequence[MemberInfo], rules: KeepRules | None = None) -> tuple[int, str]:
     """Index of the member to keep and why. Ties on every rule keep the first member."""
     if not members:
@@ -153,8 +168,8 @@ def choose_keeper(members: Sequence[MemberInfo], rules: KeepRules | None = None)
     for name in rules.order:
         if name == "folder" and not rules.preferred_folders:
             continue
-        if name == "resolution":
-            winners, text = _most_photo(members, alive)
+        if name in ("resolution", "unedited"):
+            winners, text = (_most_photo if name == "resolution" else _least_edited)(members, alive)
             if len(winners) < len(alive):
                 if len(winners) == 1:
                     return winners[0], "; then ".join(steps + [text])

@@ -303,7 +303,7 @@ class Library:
         if level not in LEVELS:
             raise LibraryError(f"unknown level {level!r}; choose one of {', '.join(LEVELS)}")
         if level == "exact":
-            raw = [[(f, 1.0, 1.0) for f in g] for g in self.repo.exact_groups()]
+            raw = [[(f, 1.0, 1.0, None) for f in g] for g in self.repo.exact_groups()]
         else:
             raw = self._similarity_groups(level, threshold, progress, cancel)
         views = [self._group_view(level, members) for members in raw]
@@ -313,8 +313,8 @@ class Library:
         return views
 
     def _similarity_groups(self, level, threshold, progress, cancel
-                           ) -> list[list[tuple[FileRecord, float, float]]]:
-        """Groups as (file, score, share of its canvas showing the photo) per member."""
+                           ) -> list[list[tuple[FileRecord, float, float, float | None]]]:
+        """Groups as (file, score, share of its canvas showing the photo, how edited) per member."""
         from mgdesk.core.grouping import GroupingConfig, find_groups
         if self.index is None:
             return []
@@ -344,8 +344,8 @@ class Library:
                              verdict_cache=_VerdictCacheAdapter(self.repo), progress=progress, cancel=cancel,
                              feature_store=self._feature_store(),
                              shots={i: f.shot for i, f in files.items() if f.shot})
-        return [[(files[m], float(g.scores.get(m, 1.0)), float(g.photo.get(m, 1.0))) for m in g.members]
-                for g in groups]
+        return [[(files[m], float(g.scores.get(m, 1.0)), float(g.photo.get(m, 1.0)), g.edited.get(m))
+                 for m in g.members] for g in groups]
 
     def _feature_store(self):
         """Local features of photos kept across runs (by content hash), so a rescan and regroup
@@ -355,16 +355,17 @@ class Library:
             self._features = FeatureStore(paths.cache_dir() / "features", FEATURE_CACHE_BYTES)
         return self._features
 
-    def _group_view(self, level: str, members: list[tuple[FileRecord, float, float]]) -> GroupView:
+    def _group_view(self, level: str, members: list[tuple[FileRecord, float, float, float | None]]
+                    ) -> GroupView:
         from mgdesk.core.keepbest import MemberInfo, choose_keeper
         members = [m for m in members if m[0].status in (FileStatus.OK, FileStatus.ERROR)]
         if not members:
             return GroupView(level, (), 0)
         infos = [MemberInfo(f.path, f.width or 0, f.height or 0, f.size, f.format, f.captured,
-                            f.exif_fields or 0, photo) for f, _, photo in members]
+                            f.exif_fields or 0, photo, edited) for f, _, photo, edited in members]
         keep, reason = choose_keeper(infos, self.keep_rules)
         out = []
-        for i, (f, score, _) in enumerate(members):
+        for i, (f, score, _, _) in enumerate(members):
             why = reason if i == keep else f"duplicate of {Path(members[keep][0].path).name}"
             out.append(MemberView(f.path, score, i == keep, why, f.size, f.width, f.height, f.format, f.captured,
                                   f.camera, f.id, f.hash))

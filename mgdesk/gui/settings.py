@@ -39,7 +39,7 @@ OPTIONS: tuple[Option, ...] = (
            "How alike two groups of shots must be on average to merge into one similar group (where the "
            f"Duplicates slider starts; {GroupingConfig().similar_cosine:.2f} is the engine's calibrated "
            "default; geometry-backed pairs lower it).", minimum=0.3, maximum=0.99),
-    Option("keep_best_rules", str, "resolution, file_size, format, oldest, folder, exif", "Keep-best rules",
+    Option("keep_best_rules", str, "resolution, unedited, file_size, format, oldest, folder, exif", "Keep-best rules",
            "Order in which the photo to keep is chosen in a group (comma separated; names from "
            "mgdesk.core.keepbest.RULES); rules left out are not used."),
     Option("preferred_folders", str, "", "Preferred folders",

@@ -43,6 +43,15 @@ def test_unknown_sizes_leave_the_choice_to_the_next_rule():
     assert choose_keeper([a, b])[1].startswith("largest file")
 
 
+def test_at_one_resolution_the_least_edited_copy_is_kept_over_a_bigger_captioned_one():
+    original = MemberInfo("/p/photo.jpg", 480, 320, 60_000, "JPEG", edited=0.03)
+    captioned = MemberInfo("/p/caption.jpg", 480, 320, 75_000, "JPEG", edited=0.09)
+    recompressed = MemberInfo("/p/small.jpg", 480, 320, 30_000, "JPEG", edited=0.04)
+    index, reason = choose_keeper([captioned, recompressed, original])
+    assert index == 2  # the recompressed copy ties on edits (within 2 %), then the larger file
+    assert reason == "least edited: agrees with its copies in 97% of the photo; then largest file: 58.6 KB"
+
+
 def test_same_resolution_falls_through_to_the_larger_file():
     members = [member(size=50_000), member("/p/b.jpg", size=2_500_000)]
     assert choose_keeper(members) == (1, "largest file: 2.4 MB")

@@ -83,6 +83,31 @@ def test_a_copy_with_a_border_around_the_photo_is_not_kept_over_the_original(tmp
             assert "frame" in group.keeper.reason
 
 
+def test_a_captioned_copy_of_the_same_size_is_not_kept_over_the_original(tmp_path, embedder):
+    # the caption sets that copy apart from the two others; (two captioned copies against one
+    # original would outvote it: the rule measures edits as disagreement with the other copies)
+    from PIL import ImageDraw, ImageFont
+
+    root = tmp_path / "captioned"
+    root.mkdir()
+    shutil.copy2(PHOTOS / SAMPLE[2], root / "photo.jpg")
+    with Image.open(root / "photo.jpg") as im:
+        im = im.convert("RGB")
+        ImageDraw.Draw(im).text((im.width // 10, im.height * 3 // 4), "Summer 2019, with Ana",
+                                fill="white", font=ImageFont.load_default(size=im.height // 12),
+                                stroke_width=2, stroke_fill="black")
+        im.save(root / "captioned.jpg", quality=98)  # larger than the original
+    with Image.open(root / "photo.jpg") as im:
+        im.save(root / "recompressed.jpg", quality=70)
+    assert (root / "captioned.jpg").stat().st_size > (root / "photo.jpg").stat().st_size
+    with Library(tmp_path / "captioned.sqlite", embedder=embedder) as library:
+        library.scan([root])
+        (group,) = library.groups("copy")
+        assert len(group.members) == 3
+        assert Path(group.keeper.path).name == "photo.jpg"
+        assert "least edited" in group.keeper.reason
+
+
 def test_the_users_keep_rules_decide_which_copy_is_kept(tmp_path, folder, embedder):
     from mgdesk.core.keepbest import KeepRules
 
