@@ -26,6 +26,8 @@ class Option:
     choices: tuple[str, ...] = ()
     minimum: float | None = None
     maximum: float | None = None
+    # earlier defaults: a saved file holding one of them was never a choice, so it moves on
+    former_defaults: tuple[Any, ...] = ()
 
 
 OPTIONS: tuple[Option, ...] = (
@@ -41,7 +43,8 @@ OPTIONS: tuple[Option, ...] = (
            "default; geometry-backed pairs lower it).", minimum=0.3, maximum=0.99),
     Option("keep_best_rules", str, "resolution, unedited, file_size, format, oldest, folder, exif", "Keep-best rules",
            "Order in which the photo to keep is chosen in a group (comma separated; names from "
-           "mgdesk.core.keepbest.RULES); rules left out are not used."),
+           "mgdesk.core.keepbest.RULES); rules left out are not used.",
+           former_defaults=("resolution, file_size, format, oldest, folder, exif",)),
     Option("preferred_folders", str, "", "Preferred folders",
            "For the 'folder' keep rule: folders whose copy is kept first (separated by ';', best first)."),
     Option("excluded_patterns", str, "*/.thumbnails/*; */@eaDir/*; */.Trash*", "Excluded patterns",
@@ -78,6 +81,8 @@ class Settings:
             raw = {}
         settings = cls(path=path)
         for name, value in (raw if isinstance(raw, dict) else {}).items():
+            if name in BY_NAME and value in BY_NAME[name].former_defaults:
+                continue  # saved because every value is saved, not chosen: take today's default
             try:
                 settings.set(name, value)
             except (KeyError, TypeError, ValueError):

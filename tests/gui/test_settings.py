@@ -26,6 +26,14 @@ def test_a_malformed_settings_file_falls_back_to_defaults(tmp_path):
     assert s.device == "auto" and s.quiet_seconds == 2.0
 
 
+def test_a_saved_former_default_gives_way_to_the_new_one_but_a_chosen_value_stays(tmp_path):
+    path = tmp_path / "settings.json"
+    path.write_text(json.dumps({"keep_best_rules": "resolution, file_size, format, oldest, folder, exif"}))
+    assert "unedited" in Settings.load(path).keep_rules.order  # saved, never chosen
+    path.write_text(json.dumps({"keep_best_rules": "file_size, resolution"}))
+    assert Settings.load(path).keep_rules.order == ("file_size", "resolution")
+
+
 def test_the_dialog_shows_every_option_and_saves_what_changed(qtbot, tmp_path):
     s = Settings(path=tmp_path / "settings.json")
     dialog = SettingsDialog(s)
