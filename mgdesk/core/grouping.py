@@ -538,26 +538,24 @@ class _Context:
             if any(frozenset(p) in self.not_dup for p in cross):
                 continue
             both = ma + mb
+            excused: list[tuple[int, int]] = []
 
-            def refused(x: int, y: int) -> bool:  # and not two framed copies of a member
-                return not (self._may_be_framed_copies(x, y) and self._hold_one_photo(x, y, both))
+            def linked(x: int, y: int, on_demand: bool = False) -> bool:
+                """A verified copy, or one of a few pairs excused as two framed copies of a member."""
+                if self.copy_linked(x, y, on_demand):
+                    return True
+                if len(excused) < _MAX_FRAME_QUARRELS and self._may_be_framed_copies(x, y) \
+                        and self._hold_one_photo(x, y, both):
+                    excused.append((x, y))
+                    return True
+                return False
 
-            if any(self.links.get(p) is False and refused(*p) for p in cross):
+            if any(self.links.get(p) is False and not linked(*p) for p in cross):
                 continue
-            if not self.copy_linked(a, b) and refused(a, b):
+            if not linked(a, b):
                 continue
             rest = sorted((p for p in cross if p not in self.links), key=lambda p: self.cosine(*p))
-            quarrels = []  # failed pairs that may be two framed copies: decided once all are known
-            for x, y in rest:
-                if self.copy_linked(x, y, on_demand=True):
-                    continue
-                if not self._may_be_framed_copies(x, y) or len(quarrels) == _MAX_FRAME_QUARRELS:
-                    break
-                quarrels.append((x, y))
-            else:
-                if all(self._hold_one_photo(x, y, both) for x, y in quarrels):
-                    quarrels = None
-            if quarrels is not None:
+            if not all(linked(x, y, on_demand=True) for x, y in rest):
                 continue
             new = ma + mb
             cid = ca if ca is not None else (cb if cb is not None else a)

@@ -104,22 +104,46 @@ def _human_size(n: int) -> str:
     return f"{n} bytes"  # pragma: no cover
 
 
-def _rule(name: str, rules: KeepRules) -> tuple[Callable[[MemberInfo], object], Callable[[MemberInfo], str]]:
-    """(key where smaller is better — None means unknown, reason text for the winner);
-    "resolution" is _most_photo, since frames make it a measured, not an exact, comparison."""
+#: A rule looks at the members still in the running and returns those it prefers (all of them
+#: when it cannot tell them apart) and the reason text for the first of them.
+Rule = Callable[[Sequence[MemberInfo], list[int]], tuple[list[int], str]]
+
+
+def _by_key(key: Callable[[MemberInfo], object], why: Callable[[MemberInfo], str]) -> Rule:
+    """A rule from a key where smaller is better; a None key (unknown) never wins."""
+    def rule(members: Sequence[MemberInfo], alive: list[int]) -> tuple[list[int], str]:
+        keys = {i: key(members[i]) for i in alive}
+        known = [i for i in alive if keys[i] is not None]
+        if not known:
+            return alive, ""
+        best = min(keys[i] for i in known)  # type: ignore[type-var]
+        winners = [i for i in known if keys[i] == best]
+        return winners, why(members[winners[0]])
+    return rule
+
+
+def _rule(name: str, rules: KeepRules) -> Rule:
+    if name == "resolution":
+        return _most_photo
+    if name == "unedited":
+        return _least_edited
     if name == "file_size":
-        return (lambda m: -m.size_bytes, lambda m: f"largest file: {_human_size(m.size_bytes)}")
+        return _by_key(lambda m: -m.size_bytes, lambda m: f"largest file: {_human_size(m.size_bytes)}")
     if name == "format":
-        return (lambda m: format_rank(m.format, m.path),
-                lambda m: f"preferred format: {_format_name(m)}")
+        return _by_key(lambda m: format_rank(m.format, m.path),
+                       lambda m: f"preferred format: {_format_name(m)}")
     if name == "oldest":
-        return (lambda m: m.captured or None,
-                lambda m: f"oldest capture date: {(m.captured or '')[:19].replace('T', ' ')}")
+        return _by_key(lambda m: m.captured or None,
+                       lambda m: f"oldest capture date: {(m.captured or '')[:19].replace('T', ' ')}")
     if name == "folder":
-        return (lambda m: _folder_rank(m.path, rules.preferred_folders),
-                lambda m: f"in preferred folder: {rules.preferred_folders[_folder_rank(m.path, rules.preferred_folders)]}")
+        folders = rules.preferred_folders
+
+        def rank(m: MemberInfo) -> int | None:  # None: in no preferred folder
+            r = _folder_rank(m.path, folders)
+            return r if r < len(folders) else None
+        return _by_key(rank, lambda m: f"in preferred folder: {folders[_folder_rank(m.path, folders)]}")
     if name == "exif":
-        return (lambda m: -m.exif_fields, lambda m: f"richer EXIF: {m.exif_fields} fields")
+        return _by_key(lambda m: -m.exif_fields, lambda m: f"richer EXIF: {m.exif_fields} fields")
     raise ValueError(name)  # pragma: no cover - KeepRules validates
 
 
@@ -166,29 +190,11 @@ def choose_keeper(members: Sequence[MemberInfo], rules: KeepRules | None = None)
     if len(members) == 1:
         return 0, "only photo in the group"
     for name in rules.order:
-        if name == "folder" and not rules.preferred_folders:
-            continue
-        if name in ("resolution", "unedited"):
-            winners, text = (_most_photo if name == "resolution" else _least_edited)(members, alive)
-            if len(winners) < len(alive):
-                if len(winners) == 1:
-                    return winners[0], "; then ".join(steps + [text])
-                steps.append(text)
-                alive = winners
-            continue
-        key, why = _rule(name, rules)
-        keys = {i: key(members[i]) for i in alive}
-        known = [i for i in alive if keys[i] is not None]
-        if not known:
-            continue
-        best = min(keys[i] for i in known)  # type: ignore[type-var]
-        winners = [i for i in known if keys[i] == best]
-        if name == "folder" and best == len(rules.preferred_folders):
-            continue  # nobody is in a preferred folder
+        winners, text = _rule(name, rules)(members, alive)
         if len(winners) < len(alive):
             if len(winners) == 1:
-                return winners[0], "; then ".join(steps + [why(members[winners[0]])])
-            steps.append(why(members[winners[0]]))
+                return winners[0], "; then ".join(steps + [text])
+            steps.append(text)
             alive = winners
     return alive[0], "; then ".join(steps + ["all equal on the other keep rules; kept the first"])
 

@@ -242,6 +242,7 @@ class Scanner:
         self.exclude = tuple(exclude)
         self.skip_hidden = skip_hidden
         self.batch_size = max(1, batch_size)
+        self._current: set[int] = set()
 
     @property
     def model(self) -> str:
@@ -276,6 +277,7 @@ class Scanner:
         has_embedding = set(model_ids.tolist())
         if self._n_views:  # embedded before the card asked for these views: embed once more
             has_embedding -= self.repo.ids_with_other_views(self.model, self._n_views)
+        self._current = has_embedding  # embeddings that need no redoing, as the scan began
 
         work: list[_Work] = []
         unread_shots: list[FileRecord] = []  # scanned before the library kept capture signatures
@@ -389,7 +391,7 @@ class Scanner:
                     consumed.add(movers[0].id)
                     w.record = movers[0]
                     writes.append(("moved", w, None))
-                    if movers[0].status == FileStatus.OK and not self._has_embedding(movers[0].id):
+                    if movers[0].status == FileStatus.OK and movers[0].id not in self._current:
                         to_embed.append(w)
                     continue
             if f.size == 0:
@@ -441,11 +443,6 @@ class Scanner:
                         self._write_result(w, res, report)
                     continue
                 self._write_copy(w, src, report)
-
-    def _has_embedding(self, file_id: int) -> bool:
-        emb = self.repo.embedding(file_id, self.model)
-        have = 0 if emb is None or emb.views is None else len(emb.views)
-        return emb is not None and (have == self._n_views or not self._n_views)
 
     def _base_values(self, w: _Work) -> dict:
         f = w.found

@@ -225,17 +225,17 @@ class Library:
         to 0.34 at the same thresholds), so grouping keeps to the shipped space."""
         if self.whitening is self.shipped_whitening:
             return self.index.vectors()  # the index already holds them in that space
-        ids, raw = self.repo.descriptors(self.model)
-        return ids, (_in_space(self.shipped_whitening, raw) if len(ids) else raw)
+        return self._vectors(self.shipped_whitening)
 
-    def _vectors(self) -> tuple[np.ndarray, np.ndarray]:
+    def _vectors(self, whitening) -> tuple[np.ndarray, np.ndarray]:
+        """(ids, descriptors) from SQLite, whitened by `whitening` (None: L2-normalised only)."""
         ids, raw = self.repo.descriptors(self.model)
-        return ids, (self._whiten(raw) if len(ids) else raw)
+        return ids, (_in_space(whitening, raw) if len(ids) else raw)
 
     def rebuild_index(self) -> None:
         """Rebuild the FAISS index of the current model from SQLite (whitened descriptors)."""
         from mgdesk.core.index import VectorIndex
-        ids, vecs = self._vectors()
+        ids, vecs = self._vectors(self.whitening)
         self.index = VectorIndex.build(ids, vecs) if len(ids) else None
         log.info("index for %s: %d vectors", self.model, len(ids))
 

@@ -116,9 +116,6 @@ class LocalFeatures:
     def __getstate__(self) -> dict:  # pickle the compact fields only, not the cached RootSIFT
         return {k: v for k, v in self.__dict__.items() if k != "descriptors"}
 
-    def __setstate__(self, state: dict) -> None:
-        self.__dict__.update(state)
-
     def to_bytes(self) -> bytes:
         """A compact, self-describing serialisation for a per-photo cache (no pickle needed).
 
