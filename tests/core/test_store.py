@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sqlite3
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -47,6 +49,19 @@ def test_a_database_from_a_newer_version_is_refused(tmp_path):
     connect(path).execute(f"PRAGMA user_version = {SCHEMA_VERSION + 5}")
     with pytest.raises(SchemaTooNewError):
         connect(path)
+
+
+def test_several_processes_opening_a_new_database_at_once_all_get_the_current_schema(tmp_path):
+    # the GUI and a CLI command (or the test watching a scan) may create one library together:
+    # each migration is applied once, by whoever takes the write lock first
+    path = tmp_path / "lib.sqlite"
+    script = ("import sys; from mgdesk.core.store import connect, SCHEMA_VERSION; "
+              "from mgdesk.core.store.db import schema_version; "
+              f"assert schema_version(connect({str(path)!r})) == SCHEMA_VERSION")
+    procs = [subprocess.Popen([sys.executable, "-c", script], stderr=subprocess.PIPE) for _ in range(6)]
+    errors = [p.communicate(timeout=60)[1].decode() for p in procs]
+    assert [p.returncode for p in procs] == [0] * 6, errors
+    assert schema_version(connect(path)) == SCHEMA_VERSION
 
 
 def test_a_failed_transaction_leaves_nothing_behind(tmp_path):

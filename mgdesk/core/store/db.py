@@ -236,7 +236,10 @@ def backup(db: sqlite_utils.Database, path: Path, version: int) -> Path:
 
 def run_migrations(db: sqlite_utils.Database, path: Path | None = None,
                    migrations: list[Migration] | None = None) -> list[str]:
-    """Apply the pending migrations, each in its own transaction; returns their names."""
+    """Apply the pending migrations, each in its own transaction; returns their names.
+
+    Several processes may open a new library at once (the GUI and a CLI command): each one
+    re-reads the version once it holds the write lock, so a migration runs exactly once."""
     migrations = MIGRATIONS if migrations is None else migrations
     current = schema_version(db)
     if current > len(migrations):
@@ -251,6 +254,8 @@ def run_migrations(db: sqlite_utils.Database, path: Path | None = None,
     applied = []
     for number, migration in pending:
         with transaction(db):
+            if schema_version(db) > number:  # another process applied it while we waited
+                continue
             migration(db)
             db.execute(f"PRAGMA user_version = {number + 1}")
         log.info("applied migration %d %s", number + 1, migration.__name__)
