@@ -34,6 +34,7 @@ from typing import Callable, Mapping, Protocol, Sequence
 import numpy as np
 
 from mgdesk.core.index import NeighbourSearch
+from mgdesk.core.keepbest import Edits
 from mgdesk.core.shots import Shot, different_captures
 from mgdesk.core.verify import FEATURE_VERSION, VERIFIER_VERSION, LocalFeatures, PairVerifier, Verdict
 
@@ -116,8 +117,8 @@ class Group:
     anchor: int
     # copy level: share of each member's canvas that shows the photo (< 1: framed, see Verdict)
     photo: dict[int, float] = field(default_factory=dict)
-    # mean share of the overlap where a member disagrees with its verified copies (edits)
-    edited: dict[int, float] = field(default_factory=dict)
+    # copy level: how each member differs from its verified copies (keep-best's "unedited")
+    edits: dict[int, Edits] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -752,18 +753,17 @@ class _Context:
                 scores[x] = round(self.cosine(anchor, x), 4)
         # the similar level reads frames off the verdicts its copy groups already have; a frame
         # shows only between copies, and verifying more pairs here would cost for nothing
-        photo, edited = self._copy_measures(m, anchor if self.level == "copy" else None)
-        return Group(self.level, tuple(m), scores, anchor, photo, edited)
+        photo, edits = self._copy_measures(m, anchor if self.level == "copy" else None)
+        return Group(self.level, tuple(m), scores, anchor, photo, edits)
 
     def _copy_measures(self, m: list[int], anchor: int | None
-                       ) -> tuple[dict[int, float], dict[int, float]]:
+                       ) -> tuple[dict[int, float], dict[int, Edits]]:
         """Per member: the share of its canvas that shows the photo, the smallest any verified
-        copy in the group reveals (one partner is enough to show a frame); and the mean share of
-        the overlap where it disagrees with its verified copies (a caption, a blur: an edit sets
-        a copy apart from all the others, the original only from the edited one). Pairs with
-        `anchor` are verified if need be; others only count when already verified."""
+        copy in the group reveals (one partner is enough to show a frame); and how it differs
+        from its verified copies on average (see Edits). Pairs with `anchor` are verified if
+        need be; others only count when already verified."""
         photo = {x: 1.0 for x in m}
-        residuals: dict[int, list[float]] = {x: [] for x in m}
+        seen: dict[int, list[Verdict]] = {x: [] for x in m}
         for i, x in enumerate(m):
             for y in m[i + 1:]:
                 v = self.verdicts.get((x, y))
@@ -774,10 +774,13 @@ class _Context:
                 first, second = self._order(x, y)
                 photo[first] = min(photo[first], float(v.photo_a))
                 photo[second] = min(photo[second], float(v.photo_b))
-                residuals[x].append(float(v.residual))
-                residuals[y].append(float(v.residual))
-        edited = {x: float(np.mean(r)) for x, r in residuals.items() if r}
-        return photo, edited
+                seen[x].append(v)
+                seen[y].append(v)
+        edits = {x: Edits(content=float(np.mean([v.residual for v in vs])),
+                          turned=float(np.mean([v.turned for v in vs])),
+                          tone=float(np.mean([v.tone_shift for v in vs])))
+                 for x, vs in seen.items() if vs}
+        return photo, edits
 
 
 __all__ = ["LEVELS", "Group", "GroupingConfig", "GroupingProgress", "VerdictCache", "find_groups",

@@ -25,6 +25,22 @@ FRAME_TOLERANCE = 0.97
 RULES = ("resolution", "unedited", "file_size", "format", "oldest", "folder", "exif")
 #: "unedited": members within this share of overlap of the least edited one tie
 EDIT_TOLERANCE = 0.02
+#: "unedited": tones within this many grey levels tie (re-encoding alone moves them about one)
+TONE_TOLERANCE = 2.0
+
+
+@dataclass(frozen=True)
+class Edits:
+    """How a member differs from its verified copies in the group, on average over them.
+
+    Copies are edited one at a time from an original: the original differs from each copy by
+    one edit, a copy from the others by its own edit as well. So the member that differs least
+    is the likeliest original, on each of these counts:
+    """
+
+    content: float  # share of the overlap that disagrees (a caption, a blur)
+    turned: float = 0.0  # share of its copies it is rotated or mirrored against
+    tone: float = 0.0  # typical grey-level difference (a brightness or contrast edit)
 
 
 @dataclass(frozen=True)
@@ -41,9 +57,8 @@ class MemberInfo:
     # share of the canvas that shows the photo: < 1 when a verified copy shows that the rest is a
     # frame (a border, a screenshot's window), which is not detail worth keeping
     photo_share: float = 1.0
-    # mean share of the overlap where it disagrees with its verified copies (None: not measured):
-    # a caption or a blur sets an edit apart from every other copy, the original from the edit only
-    edited: float | None = None
+    # how it differs from its verified copies (None: not measured, e.g. at the exact level)
+    edits: Edits | None = None
 
     @property
     def framed(self) -> bool:
@@ -171,13 +186,28 @@ def _most_photo(members: Sequence[MemberInfo], alive: list[int]) -> tuple[list[i
 
 
 def _least_edited(members: Sequence[MemberInfo], alive: list[int]) -> tuple[list[int], str]:
-    """The members that disagree least with the other copies (a caption or a blur is an edit)."""
-    known = [i for i in alive if members[i].edited is not None]
+    """The members least set apart from their copies: first by content (a caption, a blur),
+    then by orientation (turned or mirrored), then by tones (brightness, contrast)."""
+    known = [i for i in alive if members[i].edits is not None]
     if len(known) < 2:
         return alive, ""
-    least = min(members[i].edited for i in known)  # type: ignore[type-var]
-    winners = [i for i in known if members[i].edited <= least + EDIT_TOLERANCE]  # type: ignore[operator]
-    return winners, f"least edited: agrees with its copies in {1 - least:.0%} of the photo"
+    measures = (
+        (lambda e: e.content, EDIT_TOLERANCE,
+         lambda e: f"agrees with its copies in {1 - e.content:.0%} of the photo"),
+        (lambda e: e.turned, 1e-9, lambda e: "not turned or mirrored against its copies"),
+        (lambda e: e.tone, TONE_TOLERANCE, lambda e: "its brightness and contrast match its copies"),
+    )
+    winners, texts = known, []
+    for measure, tolerance, why in measures:
+        least = min(measure(members[i].edits) for i in winners)  # type: ignore[arg-type]
+        near = [i for i in winners if measure(members[i].edits) <= least + tolerance]  # type: ignore[arg-type]
+        if len(near) < len(winners):
+            best = min(near, key=lambda i: measure(members[i].edits))  # type: ignore[arg-type]
+            winners = near
+            texts.append(why(members[best].edits))
+    if not texts:  # the measured members are alike; the unmeasured ones are not ruled out
+        return alive, ""
+    return winners, "least edited: " + ", and ".join(texts)
 
 
 def choose_keeper(members: Sequence[MemberInfo], rules: KeepRules | None = None) -> tuple[int, str]:
@@ -199,4 +229,4 @@ def choose_keeper(members: Sequence[MemberInfo], rules: KeepRules | None = None)
     return alive[0], "; then ".join(steps + ["all equal on the other keep rules; kept the first"])
 
 
-__all__ = ["RULES", "KeepRules", "MemberInfo", "choose_keeper", "format_rank"]
+__all__ = ["RULES", "Edits", "KeepRules", "MemberInfo", "choose_keeper", "format_rank"]

@@ -24,6 +24,7 @@ import numpy as np
 
 from mgdesk import paths
 from mgdesk.core import actions, tags as tagmod
+from mgdesk.core.keepbest import Edits
 from mgdesk.core.scanner import EmbedderLike, ScanProgress, ScanReport, Scanner
 from mgdesk.core.store import ActionRecord, FileRecord, FileStatus, Repository, ScanRecord, connect
 
@@ -313,8 +314,8 @@ class Library:
         return views
 
     def _similarity_groups(self, level, threshold, progress, cancel
-                           ) -> list[list[tuple[FileRecord, float, float, float | None]]]:
-        """Groups as (file, score, share of its canvas showing the photo, how edited) per member."""
+                           ) -> list[list[tuple[FileRecord, float, float, Edits | None]]]:
+        """Groups as (file, score, share of its canvas showing the photo, its Edits) per member."""
         from mgdesk.core.grouping import GroupingConfig, find_groups
         if self.index is None:
             return []
@@ -344,7 +345,7 @@ class Library:
                              verdict_cache=_VerdictCacheAdapter(self.repo), progress=progress, cancel=cancel,
                              feature_store=self._feature_store(),
                              shots={i: f.shot for i, f in files.items() if f.shot})
-        return [[(files[m], float(g.scores.get(m, 1.0)), float(g.photo.get(m, 1.0)), g.edited.get(m))
+        return [[(files[m], float(g.scores.get(m, 1.0)), float(g.photo.get(m, 1.0)), g.edits.get(m))
                  for m in g.members] for g in groups]
 
     def _feature_store(self):
@@ -355,7 +356,7 @@ class Library:
             self._features = FeatureStore(paths.cache_dir() / "features", FEATURE_CACHE_BYTES)
         return self._features
 
-    def _group_view(self, level: str, members: list[tuple[FileRecord, float, float, float | None]]
+    def _group_view(self, level: str, members: list[tuple[FileRecord, float, float, Edits | None]]
                     ) -> GroupView:
         from mgdesk.core.keepbest import MemberInfo, choose_keeper
         members = [m for m in members if m[0].status in (FileStatus.OK, FileStatus.ERROR)]

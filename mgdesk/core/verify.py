@@ -46,10 +46,13 @@ from PIL import Image, ImageOps
 log = logging.getLogger(__name__)
 
 #: Bump when the verdicts change, so cached verdicts are invalidated.
-VERIFIER_VERSION = "sift-grad-6"
+VERIFIER_VERSION = "sift-grad-7"
 
 FEATURE_SIDE = 640
 TILE = 16
+#: a copy rotated by more than this against another is "turned" (small_rotate edits are 4-9°; a
+#: straight crop or resize measures well under 1°)
+TURN_DEGREES = 2.0
 #: Bump when PairVerifier.features() extracts something else (loader, keypoints, their positions,
 #: the luminance) or LocalFeatures' serialisation changes: it keys the per-photo feature cache,
 #: which, unlike cached verdicts, outlives changes to the decision rules.
@@ -175,6 +178,11 @@ class Verdict:
     # 0.0 unless measured, which only a copy is)
     covered_a: float = 0.0
     covered_b: float = 0.0
+    # how the pair differs besides its content (measured for copies only; keep-best reads them):
+    # one is rotated (beyond TURN_DEGREES) or mirrored against the other, and the typical
+    # grey-level difference once aligned (a brightness or contrast edit; re-encoding moves ~1)
+    turned: bool = False
+    tone_shift: float = 0.0
 
 
 def _rootsift(desc: np.ndarray) -> np.ndarray:
@@ -285,7 +293,8 @@ class PairVerifier:
         return Evidence(n_in, n_match, n_in / max(n_match, 1), H, mirrored, model,
                         c.agree, c.tiles, c.coverage, min(len(fa.points), len(fb.points)),
                         c.texture_loss, c.tone_outliers, err, c.moved_detail,
-                        round(c.moved_detail * c.tiles), photo_a, photo_b, covered_a, covered_b)
+                        round(c.moved_detail * c.tiles), photo_a, photo_b, covered_a, covered_b,
+                        c.tone_shift)
 
     def verify(self, a: ImageLike, b: ImageLike) -> Verdict:
         """Verdict for the pair; symmetric up to RANSAC randomness."""
@@ -335,7 +344,7 @@ class PairVerifier:
         return Verdict(True, score, n_in, ratio, residual, transform,
                        f"one capture: {transform}, {n_in} inliers, "
                        f"{e.agree:.0%} of the overlap agrees", e.photo_a, e.photo_b,
-                       e.covered_a, e.covered_b)
+                       e.covered_a, e.covered_b, _turned(e.H, e.mirrored), e.tone_shift)
 
 
 @dataclass(frozen=True)
@@ -362,6 +371,7 @@ class Evidence:
     photo_b: float = 1.0
     covered_a: float = 0.0  # share of a's canvas the other covers (measured for copies only)
     covered_b: float = 0.0
+    tone_shift: float = 0.0  # median grey-level difference over the overlap (see Verdict)
 
 
 def _ratio_matches(da: np.ndarray, db: np.ndarray, ratio: float) -> tuple[np.ndarray, np.ndarray]:
@@ -423,9 +433,18 @@ def _sane_homography(H: np.ndarray) -> bool:
     return 1e-3 < abs(det) < 1e3 and abs(H[2, 0]) < 0.01 and abs(H[2, 1]) < 0.01
 
 
+def _angle(H: np.ndarray) -> float:
+    """Rotation of a similarity (or of a homography's linear part), in degrees."""
+    return float(np.degrees(np.arctan2(H[1, 0], H[0, 0])))
+
+
+def _turned(H: np.ndarray | None, mirrored: bool) -> bool:
+    return mirrored or (H is not None and abs(_angle(H)) > TURN_DEGREES)
+
+
 def _describe(model: str, H: np.ndarray, mirrored: bool) -> str:
     scale = float(np.sqrt(abs(np.linalg.det(H[:2, :2]))))
-    angle = float(np.degrees(np.arctan2(H[1, 0], H[0, 0])))
+    angle = _angle(H)
     parts = ["mirrored" if mirrored else "", model, f"rotation {angle:+.0f}°", f"scale {scale:.2f}"]
     return " ".join(x for x in parts if x)
 
@@ -471,6 +490,7 @@ class _Comparison:
     texture_loss: float
     tone_outliers: float
     moved_detail: float
+    tone_shift: float = 0.0
 
 
 def _aligned_agreement(ga: np.ndarray, gb: np.ndarray, H: np.ndarray, p: VerifyParams
@@ -494,7 +514,9 @@ def _compare(tgt: np.ndarray, warped: np.ndarray, valid: np.ndarray, coverage: f
     from the other, so detail goes missing one way only; two captures (exposure brackets,
     moving subjects, another viewpoint) each have detail the other lacks;
     tone_outliers — share of pixels more than 12 grey levels off the best global tone curve
-    (binned conditional mean), the worse of the two directions.
+    (binned conditional mean), the worse of the two directions;
+    tone_shift — median grey-level difference over the overlap: how far a brightness or contrast
+    edit moved the tones (robust to a caption or a blur, which move few pixels).
     """
     th, tw = tgt.shape
     ny, nx = th // TILE, tw // TILE
@@ -544,7 +566,8 @@ def _compare(tgt: np.ndarray, warped: np.ndarray, valid: np.ndarray, coverage: f
     sub = valid[::2, ::2]
     ta, tb = t1[::2, ::2][sub], w1[::2, ::2][sub]
     tone = max(_tone_outliers(ta, tb), _tone_outliers(tb, ta))
-    return _Comparison(agree, n, coverage, texture_loss, tone, moved)
+    shift = float(np.median(np.abs(ta - tb))) if ta.size else 0.0
+    return _Comparison(agree, n, coverage, texture_loss, tone, moved, shift)
 
 
 def _photo_shares(ga: np.ndarray, gb: np.ndarray, H: np.ndarray

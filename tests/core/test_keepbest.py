@@ -2,7 +2,7 @@
 
 import pytest
 
-from mgdesk.core.keepbest import KeepRules, MemberInfo, choose_keeper
+from mgdesk.core.keepbest import Edits, KeepRules, MemberInfo, choose_keeper
 
 
 def member(path="/p/a.jpg", w=1000, h=800, size=100_000, fmt="JPEG", captured=None, exif=0):
@@ -44,12 +44,39 @@ def test_unknown_sizes_leave_the_choice_to_the_next_rule():
 
 
 def test_at_one_resolution_the_least_edited_copy_is_kept_over_a_bigger_captioned_one():
-    original = MemberInfo("/p/photo.jpg", 480, 320, 60_000, "JPEG", edited=0.03)
-    captioned = MemberInfo("/p/caption.jpg", 480, 320, 75_000, "JPEG", edited=0.09)
-    recompressed = MemberInfo("/p/small.jpg", 480, 320, 30_000, "JPEG", edited=0.04)
+    original = MemberInfo("/p/photo.jpg", 480, 320, 60_000, "JPEG", edits=Edits(0.03))
+    captioned = MemberInfo("/p/caption.jpg", 480, 320, 75_000, "JPEG", edits=Edits(0.09))
+    recompressed = MemberInfo("/p/small.jpg", 480, 320, 30_000, "JPEG", edits=Edits(0.04))
     index, reason = choose_keeper([captioned, recompressed, original])
     assert index == 2  # the recompressed copy ties on edits (within 2 %), then the larger file
     assert reason == "least edited: agrees with its copies in 97% of the photo; then largest file: 58.6 KB"
+
+
+def test_a_copy_turned_or_mirrored_against_the_others_is_not_kept_for_its_bigger_file():
+    # original, a mirrored copy (turned against both others) and a recompressed copy
+    original = MemberInfo("/p/photo.jpg", 480, 320, 60_000, "JPEG", edits=Edits(0.01, turned=0.5))
+    mirrored = MemberInfo("/p/mirror.jpg", 480, 320, 90_000, "JPEG", edits=Edits(0.01, turned=1.0))
+    smaller = MemberInfo("/p/small.jpg", 480, 320, 30_000, "JPEG", edits=Edits(0.02, turned=0.5))
+    index, reason = choose_keeper([mirrored, smaller, original])
+    assert index == 2
+    assert reason == ("least edited: not turned or mirrored against its copies; "
+                      "then largest file: 58.6 KB")
+
+
+def test_a_brightened_copy_is_not_kept_over_the_photo_whose_tones_its_copies_share():
+    original = MemberInfo("/p/photo.jpg", 480, 320, 60_000, "JPEG", edits=Edits(0.01, tone=7.0))
+    brighter = MemberInfo("/p/bright.jpg", 480, 320, 80_000, "JPEG", edits=Edits(0.01, tone=13.0))
+    webp = MemberInfo("/p/photo.webp", 480, 320, 40_000, "WEBP", edits=Edits(0.01, tone=7.5))
+    index, reason = choose_keeper([brighter, webp, original])
+    assert index == 2  # the WebP ties on tones (within 2 grey levels), then the larger file
+    assert reason.startswith("least edited: its brightness and contrast match its copies; then largest file")
+
+
+def test_two_copies_that_differ_alike_leave_the_choice_to_the_next_rule():
+    # a pair cannot tell which of the two was edited: each differs from the other alike
+    a = MemberInfo("/p/a.jpg", 480, 320, 60_000, "JPEG", edits=Edits(0.05, turned=1.0, tone=12.0))
+    b = MemberInfo("/p/b.jpg", 480, 320, 80_000, "JPEG", edits=Edits(0.05, turned=1.0, tone=12.0))
+    assert choose_keeper([a, b]) == (1, "largest file: 78.1 KB")
 
 
 def test_same_resolution_falls_through_to_the_larger_file():

@@ -108,6 +108,28 @@ def test_a_captioned_copy_of_the_same_size_is_not_kept_over_the_original(tmp_pat
         assert "least edited" in group.keeper.reason
 
 
+def test_mirrored_and_brightened_copies_in_bigger_files_are_not_kept_over_the_original(tmp_path, embedder):
+    from PIL import ImageEnhance, ImageOps
+
+    root = tmp_path / "edits"
+    root.mkdir()
+    shutil.copy2(PHOTOS / SAMPLE[2], root / "photo.jpg")
+    with Image.open(root / "photo.jpg") as im:
+        im = im.convert("RGB")
+        ImageOps.mirror(im).save(root / "mirrored.jpg", quality=98)
+        ImageEnhance.Brightness(im).enhance(1.25).save(root / "brighter.jpg", quality=98)
+        im.save(root / "recompressed.jpg", quality=70)
+    sizes = {p.name: p.stat().st_size for p in root.iterdir()}
+    assert sizes["mirrored.jpg"] > sizes["photo.jpg"] and sizes["brighter.jpg"] > sizes["photo.jpg"]
+    with Library(tmp_path / "edits.sqlite", embedder=embedder) as library:
+        library.scan([root])
+        (group,) = library.groups("copy")
+        assert len(group.members) == 4
+        assert Path(group.keeper.path).name == "photo.jpg", group.keeper.reason
+        assert group.keeper.reason.startswith("least edited: not turned or mirrored against its copies, "
+                                              "and its brightness and contrast match its copies")
+
+
 def test_the_users_keep_rules_decide_which_copy_is_kept(tmp_path, folder, embedder):
     from mgdesk.core.keepbest import KeepRules
 

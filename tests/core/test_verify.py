@@ -1,10 +1,11 @@
 """Copy verification on real photos: edits of one capture verify, other shots of a scene do not."""
 
+import io
 from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image, ImageDraw, ImageFont, ImageOps
+from PIL import Image, ImageDraw, ImageEnhance, ImageFont, ImageOps
 
 from mgdesk.core.verify import VERIFIER_VERSION, LocalFeatures, PairVerifier, Verdict, VerifyParams
 
@@ -45,6 +46,12 @@ def test_another_shot_of_the_same_scene_is_not_a_copy(verifier, a, b):
     assert not v.is_copy, v.reason
     assert v.inliers >= verifier.params.min_inliers  # they do match geometrically: the
     # photometric evidence is what rejects them
+
+
+def _reencoded(photo: Image.Image, quality: int) -> Image.Image:
+    buf = io.BytesIO()
+    photo.save(buf, "JPEG", quality=quality)
+    return Image.open(io.BytesIO(buf.getvalue()))
 
 
 def _frame(background: Image.Image, subject: Image.Image, x: int) -> Image.Image:
@@ -94,7 +101,7 @@ def test_a_mirrored_copy_verifies_and_says_mirrored(verifier, tmp_path):
     ImageOps.mirror(im).save(path, quality=85)
     v = verifier.verify(DEV / "g0003_orig.jpg", path)
     assert v.is_copy, v.reason
-    assert v.transform.startswith("mirrored")
+    assert v.transform.startswith("mirrored") and v.turned
 
 
 def test_a_rotated_copy_reports_the_rotation(verifier, tmp_path):
@@ -104,6 +111,16 @@ def test_a_rotated_copy_reports_the_rotation(verifier, tmp_path):
     v = verifier.verify(im, path)
     assert v.is_copy, v.reason
     assert "rotation +90°" in v.transform or "rotation -90°" in v.transform or "270" in v.transform
+    assert v.turned
+
+
+def test_a_verdict_measures_how_far_an_edit_moved_the_tones(verifier):
+    photo = ImageOps.exif_transpose(Image.open(DEV / "g0003_orig.jpg")).convert("RGB")
+    recompressed = verifier.verify(photo, _reencoded(photo, quality=30))
+    brighter = verifier.verify(photo, ImageEnhance.Brightness(photo).enhance(1.3))
+    assert recompressed.is_copy and brighter.is_copy
+    assert recompressed.tone_shift < 2.0 < 8.0 < brighter.tone_shift
+    assert not recompressed.turned and not brighter.turned  # upright, like the original
 
 
 def test_two_different_photos_are_not_copies(verifier):
