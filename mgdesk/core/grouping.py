@@ -406,6 +406,41 @@ class _Context:
         self.links[key] = ok
         return ok
 
+    def _vouched_for(self, x: int, y: int, members: list[int]) -> bool:
+        """Whether x and y, undecided as a pair, are both verified copies of one member z, and
+        share content: one of them holds all of z, or their own geometry fits on an overlap.
+
+        Copies of one photo are copies of each other, but two edits of it often cannot be
+        verified against each other: a thumbnail against a tight crop has too few matches, two
+        crops of different corners overlap too little. When they share content only the edits
+        stand between them, and z vouches for the pair if its own verdict found no evidence
+        against a copy (Verdict.undecided) and neither the user nor the capture metadata keep
+        them apart. Two disjoint parts of z are not enough: a collage holds parts of two
+        unrelated photos. z's links must be verified ones, so groups cannot chain further."""
+        v = self.verdicts.get((x, y) if x < y else (y, x))
+        if v is None or not v.undecided or frozenset((x, y)) in self.not_dup or \
+                different_captures(self.shots.get(x), self.shots.get(y)) is not None:
+            return False
+        p = self.verifier.params
+        overlapping = v.inliers >= p.min_inliers and v.inlier_ratio >= p.min_inlier_ratio
+        # only links verified already: looking for a witness must not cost verifications (most
+        # undecided pairs are unrelated photos with too few matches)
+        return any(self._link_known(x, z) and self._link_known(y, z) and
+                   (overlapping or self._covers(x, z) >= _WHOLE or self._covers(y, z) >= _WHOLE)
+                   for z in members if z not in (x, y))
+
+    def _covers(self, o: int, z: int) -> float:
+        """The share of z's canvas that o, a verified copy of z, covers."""
+        v = self.verdicts[(o, z) if o < z else (z, o)]
+        return v.covered_a if self._order(o, z)[0] == z else v.covered_b
+
+    def _undecided(self, x: int, y: int) -> bool:
+        v = self.verdicts.get((x, y) if x < y else (y, x))
+        return v is not None and v.undecided
+
+    def _link_known(self, a: int, b: int) -> bool | None:
+        return self.links.get((a, b) if a < b else (b, a))
+
     def _may_be_framed_copies(self, x: int, y: int) -> bool:
         """A refused pair that one transform still fits well: two framed copies of one photo
         fail on their frames, not on geometry (a cheap filter before _hold_one_photo)."""
@@ -437,11 +472,8 @@ class _Context:
         if not self.copy_linked(o, z, on_demand=True):  # cached when known
             return None
         v = self.verdicts[(o, z) if o < z else (z, o)]
-        if self._order(o, z)[0] == z:
-            covered, photo, photo_o = v.covered_a, v.photo_a, v.photo_b
-        else:
-            covered, photo, photo_o = v.covered_b, v.photo_b, v.photo_a
-        return photo_o if covered >= _WHOLE and photo >= _WHOLE else None
+        photo, photo_o = (v.photo_a, v.photo_b) if self._order(o, z)[0] == z else (v.photo_b, v.photo_a)
+        return photo_o if self._covers(o, z) >= _WHOLE and photo >= _WHOLE else None
 
     def scene_weight(self, a: int, b: int) -> float | None:
         """Whether geometry says two photos show one scene: 1 for a verified copy or a shared
@@ -542,21 +574,28 @@ class _Context:
             excused: list[tuple[int, int]] = []
 
             def linked(x: int, y: int, on_demand: bool = False) -> bool:
-                """A verified copy, or one of a few pairs excused as two framed copies of a member."""
-                if self.copy_linked(x, y, on_demand):
+                return self._linked(x, y, both, excused, on_demand)
+
+            # an undecided pair (Verdict.undecided) waits for the end of the merge: by then the
+            # links that may vouch for it are verified
+            later: list[tuple[int, int]] = []
+
+            def fine(x: int, y: int, on_demand: bool = False) -> bool:
+                if linked(x, y, on_demand):
                     return True
-                if len(excused) < _MAX_FRAME_QUARRELS and self._may_be_framed_copies(x, y) \
-                        and self._hold_one_photo(x, y, both):
-                    excused.append((x, y))
+                if self._undecided(x, y):
+                    later.append((x, y))
                     return True
                 return False
 
-            if any(self.links.get(p) is False and not linked(*p) for p in cross):
+            if any(self.links.get(p) is False and not fine(*p) for p in cross):
                 continue
-            if not linked(a, b):
+            if not fine(a, b):
                 continue
             rest = sorted((p for p in cross if p not in self.links), key=lambda p: self.cosine(*p))
-            if not all(linked(x, y, on_demand=True) for x, y in rest):
+            if not all(fine(x, y, on_demand=True) for x, y in rest):
+                continue
+            if not all(linked(x, y) for x, y in later):
                 continue
             new = ma + mb
             cid = ca if ca is not None else (cb if cb is not None else a)
@@ -566,7 +605,81 @@ class _Context:
             members[cid] = new
             for x in new:
                 cluster_of[x] = cid
-        return list(members.values())
+        return self._rehome(list(members.values()), cands)
+
+    def _takes(self, group: list[int], x: int) -> bool:
+        """Whether x may join `group` whole: the pairs known to fail first (they cost nothing
+        and usually decide), then the rest verified, then the undecided ones vouched for."""
+        if any(frozenset((x, y)) in self.not_dup for y in group):
+            return False
+        both, excused = group + [x], []
+        refused = [y for y in group if self._link_known(x, y) is False]
+        if not all(self._undecided(x, y) or self._linked(x, y, both, excused) for y in refused):
+            return False
+        rest = sorted((y for y in group if self._link_known(x, y) is None),
+                      key=lambda y: -self.cosine(x, y))
+        if not all(self._linked(x, y, both, excused, on_demand=True) or self._undecided(x, y)
+                   for y in rest):
+            return False
+        return all(self._linked(x, y, both, excused) for y in group)
+
+    def _linked(self, x: int, y: int, members: list[int], excused: list[tuple[int, int]],
+                on_demand: bool = False) -> bool:
+        """Whether x and y may share a group of `members`: a verified copy, a pair vouched for
+        by a common copy, or one of a few pairs (counted in `excused`) excused as two framed
+        copies of a member."""
+        if self.copy_linked(x, y, on_demand):
+            return True
+        if self._vouched_for(x, y, members):
+            return True
+        if len(excused) < _MAX_FRAME_QUARRELS and self._may_be_framed_copies(x, y) \
+                and self._hold_one_photo(x, y, members):
+            excused.append((x, y))
+            return True
+        return False
+
+    def _rehome(self, clusters: list[list[int]], cands: list[tuple[float, int, int]]
+                ) -> list[list[int]]:
+        """Move a photo out of its group into a group at least as large that takes it whole.
+
+        Greedy merging is final: a thumbnail that first met a heavily recompressed copy (both
+        lost the same detail) stays with it, and that copy keeps them both out of the
+        original's group. Moving it gains more verified pairs than it loses."""
+        clusters = [list(m) for m in clusters]
+        cluster_of = {x: c for c, m in enumerate(clusters) for x in m}
+        neighbours: dict[int, set[int]] = {}
+        for _, a, b in cands:
+            for x, y in ((a, b), (b, a)):
+                if y in cluster_of:
+                    neighbours.setdefault(x, set()).add(y)
+        for x in neighbours:  # a photo on its own is a group of one here
+            if x not in cluster_of:
+                cluster_of[x] = len(clusters)
+                clusters.append([x])
+        for _ in range(3):  # a move can open another; a few rounds settle it
+            moved = False
+            for x in sorted(neighbours, key=lambda x: (len(clusters[cluster_of[x]]), x)):
+                c = cluster_of[x]
+                targets = {cluster_of[y] for y in neighbours[x]} - {c}
+                for d in sorted(targets, key=lambda d: (-len(clusters[d]), d)):
+                    home, there = clusters[c], clusters[d]
+                    if len(there) < len(home) or len(there) >= self.cfg.max_group_size:
+                        break
+                    if len(home) == 1 and not any(self._undecided(x, y) for y in there):
+                        continue  # complete-link already turned it away for a reason
+                    if min(self.cosine(x, y) for y in there) < self.cfg.copy_candidate_cosine:
+                        continue  # not a candidate copy of every member: not worth verifying
+                    self._check_cancel()
+                    if not self._takes(there, x):
+                        continue
+                    home.remove(x)
+                    there.append(x)
+                    cluster_of[x] = d
+                    moved = True
+                    break
+            if not moved:
+                break
+        return [m for m in clusters if len(m) >= 2]
 
     def _merge_units(self, units: list[list[int]], cands: list[tuple[float, int, int]]
                      ) -> list[list[int]]:

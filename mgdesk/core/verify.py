@@ -46,13 +46,17 @@ from PIL import Image, ImageOps
 log = logging.getLogger(__name__)
 
 #: Bump when the verdicts change, so cached verdicts are invalidated.
-VERIFIER_VERSION = "sift-grad-7"
+VERIFIER_VERSION = "sift-grad-8"
 
 FEATURE_SIDE = 640
 TILE = 16
 #: a copy rotated by more than this against another is "turned" (small_rotate edits are 4-9°; a
 #: straight crop or resize measures well under 1°)
 TURN_DEGREES = 2.0
+#: Too few matches between two photos are evidence against a copy only when both have at least
+#: this many keypoints (of the 1000 a textured photo at the working side gives); a thumbnail
+#: has a few hundred, and then the verdict is undecided (see Verdict.undecided)
+UNDECIDED_KEYPOINTS = 400
 #: Bump when PairVerifier.features() extracts something else (loader, keypoints, their positions,
 #: the luminance) or LocalFeatures' serialisation changes: it keys the per-photo feature cache,
 #: which, unlike cached verdicts, outlives changes to the decision rules.
@@ -183,6 +187,10 @@ class Verdict:
     # grey-level difference once aligned (a brightness or contrast edit; re-encoding moves ~1)
     turned: bool = False
     tone_shift: float = 0.0
+    # refused only for want of evidence (a partial overlap, too little texture, too few matches
+    # for want of keypoints), not on evidence against a copy: grouping lets a common copy vouch
+    # for such a pair
+    undecided: bool = False
 
 
 def _rootsift(desc: np.ndarray) -> np.ndarray:
@@ -306,21 +314,24 @@ class PairVerifier:
         n_in, ratio = e.inliers, e.inlier_ratio
         residual = 1.0 - e.agree if e.tiles else 1.0
         score = _score(n_in, ratio, e.agree if e.H is not None else None, p)
+        # few matches say little when one image has few features to match (a thumbnail)
+        sparse = e.keypoints < UNDECIDED_KEYPOINTS
         if e.keypoints < 4:
-            return Verdict(False, 0.0, 0, 0.0, 1.0, "none", "too few local features (flat image)")
+            return Verdict(False, 0.0, 0, 0.0, 1.0, "none", "too few local features (flat image)", undecided=True)
         if e.H is None or n_in < p.min_inliers:
             return Verdict(False, score, n_in, ratio, residual, "none",
-                           f"too few geometric matches ({n_in} inliers)")
+                           f"too few geometric matches ({n_in} inliers)", undecided=sparse)
         transform = _describe(e.model, e.H, e.mirrored)
         if ratio < p.min_inlier_ratio:
             return Verdict(False, score, n_in, ratio, residual, transform,
-                           f"matches do not fit one transform (inlier ratio {ratio:.2f})")
+                           f"matches do not fit one transform (inlier ratio {ratio:.2f})",
+                           undecided=sparse)
         if e.coverage < p.min_coverage:
             return Verdict(False, score, n_in, ratio, residual, transform,
-                           f"the images only partly overlap ({e.coverage:.0%})")
+                           f"the images only partly overlap ({e.coverage:.0%})", undecided=True)
         if e.tiles < p.min_tiles:
             return Verdict(False, score, n_in, ratio, residual, transform,
-                           "too little texture in the overlap to compare")
+                           "too little texture in the overlap to compare", undecided=True)
         if e.match_error > p.max_match_error:
             return Verdict(False, score, n_in, ratio, residual, transform,
                            f"matched points disagree by {e.match_error:.2f} px after alignment "

@@ -123,6 +123,66 @@ def test_two_halves_of_one_photo_do_not_chain_through_the_whole(tmp_path, verifi
     assert verifier.verify(paths[1], paths[2]).is_copy and verifier.verify(paths[3], paths[2]).is_copy
 
 
+def _saved(tmp_path, images: dict) -> dict:
+    paths = {}
+    for i, im in images.items():
+        paths[i] = str(tmp_path / f"{i}.png")
+        im.save(paths[i])
+    return paths
+
+
+def test_a_thumbnail_and_a_tight_crop_share_the_original_they_both_verify_with(tmp_path, verifier):
+    im = ImageOps.exif_transpose(Image.open(DEV / "g0003_orig.jpg")).convert("RGB")
+    w, h = im.size
+    thumb = im.copy()
+    thumb.thumbnail((100, 100))
+    paths = _saved(tmp_path, {1: im, 2: thumb, 3: im.crop((w // 2, 0, w, h // 2))})
+    between = verifier.verify(paths[2], paths[3])
+    assert not between.is_copy and between.undecided  # too little left to compare, no counter-evidence
+    vecs = np.stack([unit([1, 0.01 * i, 0]) for i in (1, 2, 3)])  # every pair a candidate
+    groups = find_groups([1, 2, 3], vecs, "copy", image_paths=paths, verifier=verifier)
+    assert [g.members for g in groups] == [(1, 2, 3)]
+
+
+def test_a_collage_does_not_make_the_two_photos_in_it_copies_of_each_other(tmp_path, verifier):
+    a = ImageOps.exif_transpose(Image.open(DEV / "g0003_orig.jpg")).convert("RGB")
+    b = ImageOps.exif_transpose(Image.open(DEV / "g0010_orig.jpg")).convert("RGB").resize(a.size)
+    collage = Image.new("RGB", (a.width * 2, a.height))
+    collage.paste(a, (0, 0))
+    collage.paste(b, (a.width, 0))
+    paths = _saved(tmp_path, {1: a, 2: collage, 3: b})
+    assert verifier.verify(paths[1], paths[2]).is_copy and verifier.verify(paths[3], paths[2]).is_copy
+    vecs = np.stack([unit([1, 0.01 * i, 0]) for i in (1, 2, 3)])
+    (group,) = find_groups([1, 2, 3], vecs, "copy", image_paths=paths, verifier=verifier)
+    assert len(group.members) == 2 and 2 in group.members
+
+
+def test_a_thumbnail_that_first_met_a_ruined_copy_moves_to_the_original_s_group(tmp_path, verifier):
+    # the q8 copy fails against the original but passes against the thumbnail (both lost the
+    # same detail); the thumbnail's best cosine is the q8 copy's, so greedy merging pairs them
+    import io
+
+    from PIL import ImageEnhance
+
+    im = ImageOps.exif_transpose(Image.open(DEV / "g0010_orig.jpg")).convert("RGB")
+    buf = io.BytesIO()
+    im.save(buf, "JPEG", quality=8)
+    ruined = Image.open(io.BytesIO(buf.getvalue())).convert("RGB")
+    thumb = im.copy()
+    thumb.thumbnail((160, 160))
+    smaller = im.resize((im.width * 4 // 5, im.height * 4 // 5), Image.Resampling.LANCZOS)
+    paths = _saved(tmp_path, {1: im, 2: ruined, 3: thumb, 4: smaller,
+                              5: ImageEnhance.Brightness(im).enhance(1.1)})
+    assert not verifier.verify(paths[1], paths[2]).is_copy
+    assert verifier.verify(paths[2], paths[3]).is_copy
+    vecs = np.stack([unit([1, 0.20, 0.00]), unit([0, 1, 0.02]), unit([0, 1, 0.00]),
+                     unit([1, 0.21, 0.00]), unit([1, 0.19, 0.01])])
+    vecs[2] = unit(vecs[1] + 0.5 * vecs[0])  # the thumbnail: nearest the ruined copy, close to all
+    groups = find_groups([1, 2, 3, 4, 5], vecs, "copy", image_paths=paths, verifier=verifier,
+                         config=GroupingConfig(copy_candidate_cosine=0.5))
+    assert [g.members for g in groups] == [(1, 3, 4, 5)]
+
+
 def test_a_not_duplicate_mark_splits_verified_copies(verifier):
     paths = {1: str(DEV / "g0001_orig.jpg"), 2: str(DEV / "g0001_color.jpg")}
     vecs = np.stack([unit([1, 0.01, 0]), unit([1, 0, 0.01])])
