@@ -114,6 +114,31 @@ def test_a_rotated_copy_reports_the_rotation(verifier, tmp_path):
     assert v.turned
 
 
+def _vignetted(photo: Image.Image) -> Image.Image:
+    w, h = photo.size
+    y, x = np.ogrid[:h, :w]
+    r = np.sqrt(((x - w / 2) / (w / 2)) ** 2 + ((y - h / 2) / (h / 2)) ** 2)
+    gain = np.clip(1.0 - 0.6 * np.clip(r - 0.5, 0, None) ** 1.5, 0.3, 1.0)
+    return Image.fromarray((np.asarray(photo, np.float32) * gain[..., None]).astype(np.uint8))
+
+
+def _local_contrast(photo: Image.Image) -> Image.Image:
+    import cv2
+
+    lab = cv2.cvtColor(np.asarray(photo), cv2.COLOR_RGB2LAB)
+    lab[..., 0] = cv2.createCLAHE(clipLimit=3.0, tileGridSize=(8, 8)).apply(lab[..., 0])
+    return Image.fromarray(cv2.cvtColor(lab, cv2.COLOR_LAB2RGB))
+
+
+@pytest.mark.parametrize("edit", [_vignetted, _local_contrast])
+def test_a_local_tone_edit_is_still_a_copy(verifier, edit):
+    # a vignette or an "auto enhance" changes tones region by region: no one curve fits the
+    # whole photo, one per region does
+    photo = ImageOps.exif_transpose(Image.open(DEV / "g0001_orig.jpg")).convert("RGB")
+    v = verifier.verify(photo, edit(photo))
+    assert v.is_copy, v.reason
+
+
 def test_a_verdict_measures_how_far_an_edit_moved_the_tones(verifier):
     photo = ImageOps.exif_transpose(Image.open(DEV / "g0003_orig.jpg")).convert("RGB")
     recompressed = verifier.verify(photo, _reencoded(photo, quality=30))
