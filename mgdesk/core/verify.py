@@ -50,7 +50,7 @@ from PIL import Image, ImageOps
 log = logging.getLogger(__name__)
 
 #: Bump when the verdicts change, so cached verdicts are invalidated.
-VERIFIER_VERSION = "sift-grad-9"
+VERIFIER_VERSION = "sift-grad-10"
 
 FEATURE_SIDE = 640
 TILE = 16
@@ -284,6 +284,9 @@ class PairVerifier:
                 model, H, mask = _fit(fa.points[ia], pb[ib], p.ransac_px)
                 n = int(mask.sum()) if mask is not None else 0
                 err = _match_error(fa.points[ia][mask], pb[ib][mask], H) if n else 9.0
+                if model == "similarity" and err > p.max_match_error:
+                    model, H, mask, n, err = _tighter(fa.points[ia], pb[ib], p, model, H, mask, n,
+                                                      err, (fa.width, fa.height), (fb.width, fb.height))
                 cand = (n, len(ia), mirrored, model, H, err)
             if best is None or cand[0] > best[0]:
                 best = cand
@@ -434,6 +437,41 @@ def _fit(pa: np.ndarray, pb: np.ndarray, thr: float):
     if best[1] is None or not _sane_homography(best[1]):
         return "none", None, None  # degenerate fit (e.g. scale ~0): no usable transform
     return best[0], best[1], best[2].ravel().astype(bool)
+
+
+def _tighter(pa: np.ndarray, pb: np.ndarray, p: VerifyParams, model, H, mask, n, err,
+             size_a: tuple[int, int], size_b: tuple[int, int]):
+    """A perspective fit in place of a similarity that explains the matches only loosely.
+
+    With few matches (a thumbnail) a homography cannot win on inlier count, so a keystone
+    correction was fitted as a similarity whose inliers sit a pixel apart, and refused as
+    parallax. It replaces the similarity when it keeps nearly all of its inliers at sub-pixel
+    error and one image lies within the other, as an edit's does: parallax fits no single
+    homography that tightly, and two shots of a turning camera (a panorama) fit one exactly
+    but each shows what the other does not."""
+    if len(pa) < 8:
+        return model, H, mask, n, err
+    Hh, mask_h = cv2.findHomography(pa, pb, cv2.USAC_DEFAULT, p.ransac_px, maxIters=2000,
+                                    confidence=0.995)
+    if Hh is None or mask_h is None or not _sane_homography(Hh):
+        return model, H, mask, n, err
+    mask_h = mask_h.ravel().astype(bool)
+    n_h = int(mask_h.sum())
+    err_h = _match_error(pa[mask_h], pb[mask_h], Hh) if n_h else 9.0
+    if n_h >= 0.9 * n and err_h <= p.max_match_error and \
+            (_inside(Hh, size_a, size_b) or _inside(np.linalg.inv(Hh), size_b, size_a)):
+        return "perspective", Hh, mask_h, n_h, err_h
+    return model, H, mask, n, err
+
+
+def _inside(H: np.ndarray, size_from: tuple[int, int], size_to: tuple[int, int],
+            tolerance: float = 0.02) -> bool:
+    """Whether H maps the whole of one canvas into the other (within a small margin)."""
+    w, h = size_from
+    W, T = size_to
+    corners = cv2.perspectiveTransform(np.float64([[[0, 0], [w, 0], [w, h], [0, h]]]), H)[0]
+    return bool(np.all(corners[:, 0] >= -tolerance * W) and np.all(corners[:, 0] <= (1 + tolerance) * W)
+                and np.all(corners[:, 1] >= -tolerance * T) and np.all(corners[:, 1] <= (1 + tolerance) * T))
 
 
 def _match_error(pa: np.ndarray, pb: np.ndarray, H: np.ndarray) -> float:

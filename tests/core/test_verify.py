@@ -139,6 +139,24 @@ def test_a_local_tone_edit_is_still_a_copy(verifier, edit):
     assert v.is_copy, v.reason
 
 
+def test_a_keystone_corrected_copy_verifies_against_a_thumbnail_in_either_order(verifier):
+    # few matches: the homography cannot win on inlier count, yet only it fits them tightly
+    import cv2
+
+    photo = ImageOps.exif_transpose(Image.open(DATA / "formats" / "camera" / "jpg" / "gps" / "DSCN0010.jpg")).convert("RGB")
+    w, h = photo.size
+    M = cv2.getPerspectiveTransform(np.float32([[0, 0], [w, 0], [w, h], [0, h]]),
+                                    np.float32([[w * 0.08, 0], [w * 0.92, 0], [w, h], [0, h]]))
+    keystoned = _reencoded(Image.fromarray(cv2.warpPerspective(np.asarray(photo), M, (w, h),
+                                                               borderMode=cv2.BORDER_REPLICATE)), 90)
+    thumb = photo.copy()
+    thumb.thumbnail((160, 160), Image.Resampling.LANCZOS)
+    thumb = _reencoded(thumb, 90)
+    for a, b in ((keystoned, thumb), (thumb, keystoned)):
+        v = verifier.verify(a, b)
+        assert v.is_copy and v.transform.startswith("perspective"), v.reason
+
+
 def test_a_verdict_measures_how_far_an_edit_moved_the_tones(verifier):
     photo = ImageOps.exif_transpose(Image.open(DEV / "g0003_orig.jpg")).convert("RGB")
     recompressed = verifier.verify(photo, _reencoded(photo, quality=30))
