@@ -24,7 +24,9 @@ image still disagrees. The verifier measures both:
    tone curve per region (8 x 8 cells) maps one onto the other: one curve for a brightness or
    contrast edit, a curve varying across the photo for a vignette or local contrast (an "auto
    enhance"). Two captures each have detail the other lacks (highlights in the dark frame,
-   shadows in the bright one), or light that no curve explains.
+   shadows in the bright one), or light that no curve explains. Detail lost under a flat
+   mid-tone patch does not count: that is paint (a sticker, a caption box), where clipping
+   leaves black or white.
    (One global curve refused every vignetted and CLAHE copy in bench/unseen_edits.py and none
    of the nd-scenes candidate pairs, which the other checks refuse first.)
 
@@ -50,7 +52,7 @@ from PIL import Image, ImageOps
 log = logging.getLogger(__name__)
 
 #: Bump when the verdicts change, so cached verdicts are invalidated.
-VERIFIER_VERSION = "sift-grad-10"
+VERIFIER_VERSION = "sift-grad-11"
 
 FEATURE_SIDE = 640
 TILE = 16
@@ -611,7 +613,13 @@ def _compare(tgt: np.ndarray, warped: np.ndarray, valid: np.ndarray, coverage: f
     u = (vfrac > 0.95) & (np.maximum(ea, eb) > 64.0)
     if u.any():
         ratio = np.log((ea[u] + 16.0) / (eb[u] + 16.0))
-        texture_loss = float(min((ratio > np.log(4)).mean(), (ratio < -np.log(4)).mean()))
+        # a flat mid-tone patch where the other image has detail was painted over the photo
+        # (a sticker, a caption box); a flat patch at black or white is clipping, which is what
+        # two exposures differ by: only that counts as detail lost
+        painted_a, painted_b = _painted(ea, tiles(t1)), _painted(eb, tiles(w1))
+        lost_b = (ratio > np.log(4)) & ~painted_b[u]
+        lost_a = (ratio < -np.log(4)) & ~painted_a[u]
+        texture_loss = float(min(lost_b.mean(), lost_a.mean()))
     else:
         texture_loss = 0.0
 
@@ -673,6 +681,11 @@ def _photo_share(gray: np.ndarray, covered: np.ndarray) -> float:
     if not edge.any() or np.median(np.abs(mean_in[edge] - mean_out[edge])) < 8.0:
         return 1.0  # flat, but the photo carries on into it (a clear sky beyond a crop)
     return float(covered.mean())
+
+
+def _painted(energy: np.ndarray, mean: np.ndarray) -> np.ndarray:
+    """Tiles that are flat (no detail at all) at a tone between deep shadow and highlight."""
+    return (energy < 16.0) & (mean > 24.0) & (mean < 232.0)
 
 
 def _regional_tone_outliers(x: np.ndarray, y: np.ndarray, mask: np.ndarray, n: int) -> float:

@@ -84,6 +84,21 @@ def test_a_caption_covers_detail_on_one_side_only_and_stays_a_copy(verifier):
     assert v.is_copy, v.reason
 
 
+def test_stickers_cover_detail_without_making_two_captures(verifier):
+    # detail is lost under the stickers and gained along their outlines: both ways, as between
+    # two exposures, but a flat mid-tone patch is paint, not a clipped highlight or shadow
+    photo = ImageOps.exif_transpose(Image.open(DEV / "g0001_orig.jpg")).convert("RGB")
+    stickered = photo.copy()
+    draw = ImageDraw.Draw(stickered)
+    r = min(photo.size) // 10
+    for (x, y), colour in zip(((2 * r, 2 * r), (photo.width // 2, photo.height // 2),
+                               (photo.width - 2 * r, photo.height - 2 * r)),
+                              ((255, 210, 0), (230, 40, 90), (40, 160, 255))):
+        draw.ellipse((x - r, y - r, x + r, y + r), fill=colour, outline=(0, 0, 0), width=3)
+    v = verifier.verify(photo, stickered)
+    assert v.is_copy, v.reason
+
+
 def test_a_verdict_tells_a_frame_around_the_photo_from_the_rest_of_a_photo(verifier):
     original = DEV / "g0004_orig.jpg"
     framed = verifier.verify(original, DEV / "g0004_border.jpg")
