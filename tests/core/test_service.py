@@ -83,25 +83,33 @@ def test_a_copy_with_a_border_around_the_photo_is_not_kept_over_the_original(tmp
             assert "frame" in group.keeper.reason
 
 
+def _photo_with_copies(root: Path, **copies) -> dict[str, int]:
+    """A real photo as photo.jpg and, per name, a copy made by (edit, JPEG quality); file sizes."""
+    root.mkdir()
+    shutil.copy2(PHOTOS / SAMPLE[2], root / "photo.jpg")
+    with Image.open(root / "photo.jpg") as im:
+        im = im.convert("RGB")
+        for name, (edit, quality) in copies.items():
+            edit(im.copy()).save(root / f"{name}.jpg", quality=quality)
+    return {p.stem: p.stat().st_size for p in root.iterdir()}
+
+
 def test_a_captioned_copy_of_the_same_size_is_not_kept_over_the_original(tmp_path, embedder):
     # the caption sets that copy apart from the two others; (two captioned copies against one
     # original would outvote it: the rule measures edits as disagreement with the other copies)
     from PIL import ImageDraw, ImageFont
 
-    root = tmp_path / "captioned"
-    root.mkdir()
-    shutil.copy2(PHOTOS / SAMPLE[2], root / "photo.jpg")
-    with Image.open(root / "photo.jpg") as im:
-        im = im.convert("RGB")
+    def caption(im):
         ImageDraw.Draw(im).text((im.width // 10, im.height * 3 // 4), "Summer 2019, with Ana",
                                 fill="white", font=ImageFont.load_default(size=im.height // 12),
                                 stroke_width=2, stroke_fill="black")
-        im.save(root / "captioned.jpg", quality=98)  # larger than the original
-    with Image.open(root / "photo.jpg") as im:
-        im.save(root / "recompressed.jpg", quality=70)
-    assert (root / "captioned.jpg").stat().st_size > (root / "photo.jpg").stat().st_size
+        return im
+
+    sizes = _photo_with_copies(tmp_path / "captioned", captioned=(caption, 98),
+                               recompressed=(lambda im: im, 70))
+    assert sizes["captioned"] > sizes["photo"]
     with Library(tmp_path / "captioned.sqlite", embedder=embedder) as library:
-        library.scan([root])
+        library.scan([tmp_path / "captioned"])
         (group,) = library.groups("copy")
         assert len(group.members) == 3
         assert Path(group.keeper.path).name == "photo.jpg"
@@ -111,18 +119,12 @@ def test_a_captioned_copy_of_the_same_size_is_not_kept_over_the_original(tmp_pat
 def test_mirrored_and_brightened_copies_in_bigger_files_are_not_kept_over_the_original(tmp_path, embedder):
     from PIL import ImageEnhance, ImageOps
 
-    root = tmp_path / "edits"
-    root.mkdir()
-    shutil.copy2(PHOTOS / SAMPLE[2], root / "photo.jpg")
-    with Image.open(root / "photo.jpg") as im:
-        im = im.convert("RGB")
-        ImageOps.mirror(im).save(root / "mirrored.jpg", quality=98)
-        ImageEnhance.Brightness(im).enhance(1.25).save(root / "brighter.jpg", quality=98)
-        im.save(root / "recompressed.jpg", quality=70)
-    sizes = {p.name: p.stat().st_size for p in root.iterdir()}
-    assert sizes["mirrored.jpg"] > sizes["photo.jpg"] and sizes["brighter.jpg"] > sizes["photo.jpg"]
+    sizes = _photo_with_copies(tmp_path / "edits", mirrored=(ImageOps.mirror, 98),
+                               brighter=(lambda im: ImageEnhance.Brightness(im).enhance(1.25), 98),
+                               recompressed=(lambda im: im, 70))
+    assert sizes["mirrored"] > sizes["photo"] and sizes["brighter"] > sizes["photo"]
     with Library(tmp_path / "edits.sqlite", embedder=embedder) as library:
-        library.scan([root])
+        library.scan([tmp_path / "edits"])
         (group,) = library.groups("copy")
         assert len(group.members) == 4
         assert Path(group.keeper.path).name == "photo.jpg", group.keeper.reason
