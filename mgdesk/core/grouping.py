@@ -623,6 +623,12 @@ class _Context:
             return False
         return all(self._linked(x, y, both, excused) for y in group)
 
+    def _whole_without(self, group: list[int], x: int) -> bool:
+        """Whether `group` stays a group when x leaves it: x may be what vouches for a pair."""
+        rest, excused = [y for y in group if y != x], []
+        return all(self._linked(a, b, rest, excused)
+                   for i, a in enumerate(rest) for b in rest[i + 1:])
+
     def _linked(self, x: int, y: int, members: list[int], excused: list[tuple[int, int]],
                 on_demand: bool = False) -> bool:
         """Whether x and y may share a group of `members`: a verified copy, a pair vouched for
@@ -670,7 +676,7 @@ class _Context:
                     if min(self.cosine(x, y) for y in there) < self.cfg.copy_candidate_cosine:
                         continue  # not a candidate copy of every member: not worth verifying
                     self._check_cancel()
-                    if not self._takes(there, x):
+                    if not self._takes(there, x) or not self._whole_without(home, x):
                         continue
                     home.remove(x)
                     there.append(x)
