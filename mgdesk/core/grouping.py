@@ -407,18 +407,20 @@ class _Context:
         return ok
 
     def _vouched_for(self, x: int, y: int, members: list[int]) -> bool:
-        """Whether x and y, undecided as a pair, are both verified copies of one member z, and
-        share content: one of them holds all of z, or their own geometry fits on an overlap.
+        """Whether x and y, refused as a pair without evidence of two captures, are both
+        verified copies of one member z, and share content: one of them holds all of z, or
+        their own geometry fits on an overlap.
 
         Copies of one photo are copies of each other, but two edits of it often cannot be
         verified against each other: a thumbnail against a tight crop has too few matches, two
-        crops of different corners overlap too little. When they share content only the edits
-        stand between them, and z vouches for the pair if its own verdict found no evidence
-        against a copy (Verdict.undecided) and neither the user nor the capture metadata keep
-        them apart. Two disjoint parts of z are not enough: a collage holds parts of two
+        crops of different corners overlap too little, stickers and a thumbnail add up to too
+        much disagreement. When they share content only the edits stand between them, and z
+        vouches for the pair if its own verdict found no evidence of two captures (undecided,
+        or edits_apart: nothing moved, no clipping where they differ) and neither the user nor
+        the capture metadata keep them apart. Two disjoint parts of z are not enough: a collage holds parts of two
         unrelated photos. z's links must be verified ones, so groups cannot chain further."""
         v = self.verdicts.get((x, y) if x < y else (y, x))
-        if v is None or not v.undecided or frozenset((x, y)) in self.not_dup or \
+        if v is None or not (v.undecided or v.edits_apart) or frozenset((x, y)) in self.not_dup or \
                 different_captures(self.shots.get(x), self.shots.get(y)) is not None:
             return False
         p = self.verifier.params
@@ -435,8 +437,9 @@ class _Context:
         return v.covered_a if self._order(o, z)[0] == z else v.covered_b
 
     def _undecided(self, x: int, y: int) -> bool:
+        """Refused without evidence of two captures: a common copy may vouch for the pair."""
         v = self.verdicts.get((x, y) if x < y else (y, x))
-        return v is not None and v.undecided
+        return v is not None and (v.undecided or v.edits_apart)
 
     def _link_known(self, a: int, b: int) -> bool | None:
         return self.links.get((a, b) if a < b else (b, a))

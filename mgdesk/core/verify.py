@@ -52,7 +52,7 @@ from PIL import Image, ImageOps
 log = logging.getLogger(__name__)
 
 #: Bump when the verdicts change, so cached verdicts are invalidated.
-VERIFIER_VERSION = "sift-grad-12"
+VERIFIER_VERSION = "sift-grad-13"
 
 FEATURE_SIDE = 640
 TILE = 16
@@ -107,6 +107,10 @@ class VerifyParams:
     min_coverage: float = 0.8  # share of the smaller image covered by the other one
     max_texture_loss: float = 0.01  # detail missing both ways: two captures
     max_tone_outliers: float = 0.3  # pixels off the best tone curve of their region
+    # two images that disagree there mostly where one is clipped black or white are two
+    # exposures (a bracket: 0.92 of its tiles), not two edits of one photo (at most 0.10 in
+    # bench/unseen_edits.py)
+    max_clipped_share: float = 0.3
     tone_regions: int = 8  # the tone curve is fitted per cell of this many x this many
     # the same pixels give the same keypoints: median inlier error (px) stays sub-pixel
     max_match_error: float = 0.5
@@ -198,6 +202,10 @@ class Verdict:
     # for want of keypoints), not on evidence against a copy: grouping lets a common copy vouch
     # for such a pair
     undecided: bool = False
+    # refused only because the aligned images differ as two edits of one photo may (a filter
+    # and a watermark add up): no detail moved and clipping is not where they differ (two
+    # exposures). Grouping lets a common copy vouch for such a pair as well
+    edits_apart: bool = False
 
 
 def _rootsift(desc: np.ndarray) -> np.ndarray:
@@ -313,7 +321,7 @@ class PairVerifier:
                         c.agree, c.tiles, c.coverage, min(len(fa.points), len(fb.points)),
                         c.texture_loss, c.tone_outliers, err, c.moved_detail,
                         round(c.moved_detail * c.tiles), photo_a, photo_b, covered_a, covered_b,
-                        c.tone_shift)
+                        c.tone_shift, c.clipped)
 
     def verify(self, a: ImageLike, b: ImageLike) -> Verdict:
         """Verdict for the pair; symmetric up to RANSAC randomness."""
@@ -348,9 +356,11 @@ class PairVerifier:
                            f"matched points disagree by {e.match_error:.2f} px after alignment "
                            "(parallax or another capture)")
         if e.agree < p.min_agree_fraction:
+            moved = e.moved_detail > p.max_moved_detail and e.moved_tiles >= p.min_moved_tiles
             return Verdict(False, score, n_in, ratio, residual, transform,
                            f"aligned images differ in {1 - e.agree:.0%} of the overlap "
-                           "(parallax, motion or another shot)")
+                           "(parallax, motion or another shot)",
+                           edits_apart=not moved and e.clipped <= p.max_clipped_share)
         if e.moved_detail > p.max_moved_detail and e.moved_tiles >= p.min_moved_tiles:
             return Verdict(False, score, n_in, ratio, residual, transform,
                            f"both images have detail in {e.moved_detail:.0%} of the overlap that "
@@ -394,6 +404,7 @@ class Evidence:
     covered_a: float = 0.0  # share of a's canvas the other covers (measured for copies only)
     covered_b: float = 0.0
     tone_shift: float = 0.0  # median grey-level difference over the overlap (see Verdict)
+    clipped: float = 0.0  # share of disagreeing tiles flat black or white in one image
 
 
 def _ratio_matches(da: np.ndarray, db: np.ndarray, ratio: float) -> tuple[np.ndarray, np.ndarray]:
@@ -548,6 +559,9 @@ class _Comparison:
     tone_outliers: float
     moved_detail: float
     tone_shift: float = 0.0
+    # share of the disagreeing tiles where one image is flat black or white (clipped): measured
+    # when the images disagree too much to be a copy
+    clipped: float = 0.0
 
 
 def _aligned_agreement(ga: np.ndarray, gb: np.ndarray, H: np.ndarray, p: VerifyParams
@@ -604,8 +618,12 @@ def _compare(tgt: np.ndarray, warped: np.ndarray, valid: np.ndarray, coverage: f
     like = np.abs(np.log((ea + 16.0) / (eb + 16.0))) < np.log(2.0)
     moved = float((use & like & (cos < p.tile_agree_cos)).sum() / n) if n else 0.0
     if n < p.min_tiles or agree < p.min_agree_fraction:
-        # already not a copy: skip the photometric checks
-        return _Comparison(agree, n, coverage, 0.0, 0.0, moved)
+        # already not a copy: skip the photometric checks, but say whether clipping is where
+        # they disagree (two exposures) or not (two edits of one photo may disagree so)
+        differ = use & (cos < p.tile_agree_cos)
+        clip = _clipped(ea, tiles(t15)) | _clipped(eb, tiles(w15))
+        clipped = float((differ & clip).sum() / max(int(differ.sum()), 1))
+        return _Comparison(agree, n, coverage, 0.0, 0.0, moved, clipped=clipped)
 
     # detail lost in both directions
     ax, ay = grads(t1)
@@ -682,6 +700,11 @@ def _photo_share(gray: np.ndarray, covered: np.ndarray) -> float:
     if not edge.any() or np.median(np.abs(mean_in[edge] - mean_out[edge])) < 8.0:
         return 1.0  # flat, but the photo carries on into it (a clear sky beyond a crop)
     return float(covered.mean())
+
+
+def _clipped(energy: np.ndarray, mean: np.ndarray) -> np.ndarray:
+    """Tiles that are flat at black or white: what an exposure clips."""
+    return (energy < 16.0) & ((mean <= 24.0) | (mean >= 232.0))
 
 
 def _painted(energy: np.ndarray, mean: np.ndarray) -> np.ndarray:

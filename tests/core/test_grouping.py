@@ -144,6 +144,28 @@ def test_a_thumbnail_and_a_tight_crop_share_the_original_they_both_verify_with(t
     assert [g.members for g in groups] == [(1, 2, 3)]
 
 
+def test_two_edits_that_disagree_too_much_with_each_other_share_the_original(tmp_path, verifier):
+    # stickers and a thumbnail each verify against the photo; against each other the stickers
+    # cover too much of the thumbnail's few tiles, but nothing moved and nothing is clipped
+    from PIL import ImageDraw
+
+    photo = ImageOps.exif_transpose(Image.open(DEV / "g0001_orig.jpg")).convert("RGB")
+    stickered = photo.copy()
+    draw, r = ImageDraw.Draw(stickered), min(photo.size) // 10
+    for (x, y), colour in zip(((2 * r, 2 * r), (photo.width // 2, photo.height // 2),
+                               (photo.width - 2 * r, photo.height - 2 * r)),
+                              ((255, 210, 0), (230, 40, 90), (40, 160, 255))):
+        draw.ellipse((x - r, y - r, x + r, y + r), fill=colour, outline=(0, 0, 0), width=3)
+    thumb = photo.copy()
+    thumb.thumbnail((160, 160))
+    paths = _saved(tmp_path, {1: photo, 2: stickered, 3: thumb})
+    between = verifier.verify(paths[2], paths[3])
+    assert not between.is_copy and between.edits_apart, between.reason
+    vecs = np.stack([unit([1, 0.01 * i, 0]) for i in (1, 2, 3)])
+    groups = find_groups([1, 2, 3], vecs, "copy", image_paths=paths, verifier=verifier)
+    assert [g.members for g in groups] == [(1, 2, 3)]
+
+
 def test_a_collage_does_not_make_the_two_photos_in_it_copies_of_each_other(tmp_path, verifier):
     a = ImageOps.exif_transpose(Image.open(DEV / "g0003_orig.jpg")).convert("RGB")
     b = ImageOps.exif_transpose(Image.open(DEV / "g0010_orig.jpg")).convert("RGB").resize(a.size)

@@ -54,6 +54,12 @@ def _reencoded(photo: Image.Image, quality: int) -> Image.Image:
     return Image.open(io.BytesIO(buf.getvalue()))
 
 
+def test_two_exposures_that_disagree_do_so_where_one_is_clipped(verifier):
+    # so grouping never takes them for two edits of a common copy (Verdict.edits_apart)
+    v = verifier.verify(SCENES / "hdr_vfx_shop__img07.jpg", SCENES / "hdr_vfx_shop__img10.jpg")
+    assert not v.is_copy and not v.edits_apart and not v.undecided, v.reason
+
+
 def _frame(background: Image.Image, subject: Image.Image, x: int) -> Image.Image:
     frame = background.copy()
     frame.paste(subject, (x, background.height // 3))
