@@ -14,7 +14,9 @@ image still disagrees. The verifier measures both:
 3. The higher-resolution image is warped onto the other's frame (at its working scale). Per 16 px
    tile the cosine between the two gradient fields is taken (gradients make it blind to
    brightness/contrast/tone edits): a copy agrees in nearly every textured tile, another shot
-   fails where there is parallax or motion.
+   fails where there is parallax or motion. A tile counts only where its detail stands above
+   the grain the two images do not share (noise or JPEG blocks an edit added, measured where
+   one of them is flat), so film grain does not make a copy "another shot".
 4. Detail that does not line up: an edit keeps the photo's detail where it was, or removes or
    covers it on one side (blur, a caption, a border). Where both images carry about the same
    amount of detail but it points differently, the picture itself moved: a subject between two
@@ -52,10 +54,12 @@ from PIL import Image, ImageOps
 log = logging.getLogger(__name__)
 
 #: Bump when the verdicts change, so cached verdicts are invalidated.
-VERIFIER_VERSION = "sift-grad-13"
+VERIFIER_VERSION = "sift-grad-14"
 
 FEATURE_SIDE = 640
 TILE = 16
+#: a tile's detail must exceed this many times the unshared grain (see _compare)
+GRAIN_FACTOR = 4.0
 #: a copy rotated by more than this against another is "turned" (small_rotate edits are 4-9°; a
 #: straight crop or resize measures well under 1°)
 TURN_DEGREES = 2.0
@@ -612,7 +616,12 @@ def _compare(tgt: np.ndarray, warped: np.ndarray, valid: np.ndarray, coverage: f
     bx, by = grads(w15)
     ea, eb = tiles(ax * ax + ay * ay), tiles(bx * bx + by * by)
     cos = tiles(ax * bx + ay * by) / np.sqrt(ea * eb + 1e-6)
-    use = (vfrac > 0.95) & (np.maximum(ea, eb) > 64.0)
+    # detail counts only above the grain the two images do not share (noise an edit added):
+    # the median energy of their gradient difference where one of them is flat, near 0 for
+    # clean copies, and for two exposures too (a contrast change moves no flat tile)
+    flat = (vfrac > 0.95) & (np.minimum(ea, eb) < 64.0)
+    grain = float(np.median(tiles((ax - bx) ** 2 + (ay - by) ** 2)[flat])) if flat.sum() >= 16 else 0.0
+    use = (vfrac > 0.95) & (np.maximum(ea, eb) > max(64.0, GRAIN_FACTOR * grain))
     n = int(use.sum())
     agree = float((cos[use] >= p.tile_agree_cos).mean()) if n else 0.0
     like = np.abs(np.log((ea + 16.0) / (eb + 16.0))) < np.log(2.0)

@@ -54,6 +54,17 @@ def _reencoded(photo: Image.Image, quality: int) -> Image.Image:
     return Image.open(io.BytesIO(buf.getvalue()))
 
 
+def test_a_copy_with_added_noise_is_still_a_copy(verifier):
+    # film grain drowns the faint detail of flat areas; the tiles that count are those whose
+    # detail stands above the grain the two do not share
+    photo = ImageOps.exif_transpose(Image.open(DATA / "formats" / "camera" / "jpg" / "gps" / "DSCN0027.jpg")).convert("RGB")
+    rng = np.random.default_rng(7)
+    grain = np.asarray(photo, np.float32) + rng.normal(0, 10, (photo.height, photo.width, 1))
+    noisy = _reencoded(Image.fromarray(np.clip(grain, 0, 255).astype(np.uint8)), 90)
+    v = verifier.verify(photo, noisy)
+    assert v.is_copy, v.reason
+
+
 def test_two_exposures_that_disagree_do_so_where_one_is_clipped(verifier):
     # so grouping never takes them for two edits of a common copy (Verdict.edits_apart)
     v = verifier.verify(SCENES / "hdr_vfx_shop__img07.jpg", SCENES / "hdr_vfx_shop__img10.jpg")
