@@ -549,13 +549,8 @@ class _Context:
         return groups
 
     def _complete_link(self, cands: list[tuple[float, int, int]]) -> list[list[int]]:
-        """Greedy complete-link copy groups over the candidate pairs, best cosine first.
-
-        Work is what bounds the copy level (a verification is ~0.1 s), so a merge is tried in
-        the cheapest order: "not a duplicate" marks, then cross pairs already known not to be
-        copies (then the candidate pair itself is never verified), then the candidate pair,
-        then the remaining cross pairs from the lowest cosine up (the likeliest to fail).
-        """
+        """Greedy complete-link copy groups over the candidate pairs, best cosine first (each
+        merge checked by _mergeable), then _rehome."""
         cluster_of: dict[int, int] = {}
         members: dict[int, list[int]] = {}
         total = len(cands)
@@ -570,35 +565,7 @@ class _Context:
             mb = members[cb] if cb is not None else [b]
             if len(ma) + len(mb) > self.cfg.max_group_size:
                 continue
-            cross = [((x, y) if x < y else (y, x)) for x in ma for y in mb]
-            if any(frozenset(p) in self.not_dup for p in cross):
-                continue
-            both = ma + mb
-            excused: list[tuple[int, int]] = []
-
-            def linked(x: int, y: int, on_demand: bool = False) -> bool:
-                return self._linked(x, y, both, excused, on_demand)
-
-            # an undecided pair (Verdict.undecided) waits for the end of the merge: by then the
-            # links that may vouch for it are verified
-            later: list[tuple[int, int]] = []
-
-            def fine(x: int, y: int, on_demand: bool = False) -> bool:
-                if linked(x, y, on_demand):
-                    return True
-                if self._undecided(x, y):
-                    later.append((x, y))
-                    return True
-                return False
-
-            if any(self.links.get(p) is False and not fine(*p) for p in cross):
-                continue
-            if not fine(a, b):
-                continue
-            rest = sorted((p for p in cross if p not in self.links), key=lambda p: self.cosine(*p))
-            if not all(fine(x, y, on_demand=True) for x, y in rest):
-                continue
-            if not all(linked(x, y) for x, y in later):
+            if not self._mergeable(ma, mb, a, b):
                 continue
             new = ma + mb
             cid = ca if ca is not None else (cb if cb is not None else a)
@@ -610,21 +577,34 @@ class _Context:
                 cluster_of[x] = cid
         return self._rehome(list(members.values()), cands)
 
-    def _takes(self, group: list[int], x: int) -> bool:
-        """Whether x may join `group` whole: the pairs known to fail first (they cost nothing
-        and usually decide), then the rest verified, then the undecided ones vouched for."""
-        if any(frozenset((x, y)) in self.not_dup for y in group):
+    def _mergeable(self, ma: list[int], mb: list[int], a: int, b: int) -> bool:
+        """Whether two groups may merge over their candidate pair (a, b): every cross pair
+        linked (see _linked). Work is what bounds the copy level (a verification is ~0.1 s),
+        so the cheapest checks go first: "not a duplicate" marks, cross pairs already known to
+        fail (then the candidate pair is never verified), the candidate pair, the remaining
+        cross pairs from the lowest cosine up (the likeliest to fail). A pair refused without
+        evidence of two captures waits for the end: by then the links that may vouch for it
+        are verified."""
+        cross = [((x, y) if x < y else (y, x)) for x in ma for y in mb]
+        if any(frozenset(p) in self.not_dup for p in cross):
             return False
-        both, excused = group + [x], []
-        refused = [y for y in group if self._link_known(x, y) is False]
-        if not all(self._undecided(x, y) or self._linked(x, y, both, excused) for y in refused):
+        both, excused, later = ma + mb, [], []
+
+        def fine(x: int, y: int, on_demand: bool = False) -> bool:
+            if self._linked(x, y, both, excused, on_demand):
+                return True
+            if self._undecided(x, y):
+                later.append((x, y))
+                return True
             return False
-        rest = sorted((y for y in group if self._link_known(x, y) is None),
-                      key=lambda y: -self.cosine(x, y))
-        if not all(self._linked(x, y, both, excused, on_demand=True) or self._undecided(x, y)
-                   for y in rest):
+
+        if any(self.links.get(p) is False and not fine(*p) for p in cross):
             return False
-        return all(self._linked(x, y, both, excused) for y in group)
+        if not fine(a, b):
+            return False
+        rest = sorted((p for p in cross if p not in self.links), key=lambda p: self.cosine(*p))
+        return all(fine(x, y, on_demand=True) for x, y in rest) and \
+            all(self._linked(x, y, both, excused) for x, y in later)
 
     def _whole_without(self, group: list[int], x: int) -> bool:
         """Whether `group` stays a group when x leaves it: x may be what vouches for a pair."""
@@ -679,7 +659,8 @@ class _Context:
                     if min(self.cosine(x, y) for y in there) < self.cfg.copy_candidate_cosine:
                         continue  # not a candidate copy of every member: not worth verifying
                     self._check_cancel()
-                    if not self._takes(there, x) or not self._whole_without(home, x):
+                    nearest = max(there, key=lambda y: self.cosine(x, y))
+                    if not self._mergeable([x], there, x, nearest) or not self._whole_without(home, x):
                         continue
                     home.remove(x)
                     there.append(x)

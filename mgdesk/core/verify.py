@@ -340,7 +340,8 @@ class PairVerifier:
         # few matches say little when one image has few features to match (a thumbnail)
         sparse = e.keypoints < UNDECIDED_KEYPOINTS
         if e.keypoints < 4:
-            return Verdict(False, 0.0, 0, 0.0, 1.0, "none", "too few local features (flat image)", undecided=True)
+            return Verdict(False, 0.0, 0, 0.0, 1.0, "none", "too few local features (flat image)",
+                           undecided=True)
         if e.H is None or n_in < p.min_inliers:
             return Verdict(False, score, n_in, ratio, residual, "none",
                            f"too few geometric matches ({n_in} inliers)", undecided=sparse)
@@ -463,10 +464,11 @@ def _tighter(pa: np.ndarray, pb: np.ndarray, p: VerifyParams, model, H, mask, n,
 
     With few keypoints (a thumbnail) a homography cannot win on inlier count, so a keystone
     correction was fitted as a similarity whose inliers sit a pixel apart, and refused as
-    parallax. (Tried for every pair, it cost the similar level 5 of its 348 nd-scenes pairs.) It replaces the similarity when it keeps nearly all of its inliers at sub-pixel
+    parallax. It replaces the similarity when it keeps nearly all of its inliers at sub-pixel
     error and one image lies within the other, as an edit's does: parallax fits no single
     homography that tightly, and two shots of a turning camera (a panorama) fit one exactly
-    but each shows what the other does not."""
+    but each shows what the other does not. (Tried for every pair rather than only those
+    with few keypoints, it cost the similar level 5 of its 348 nd-scenes pairs.)"""
     if len(pa) < 8:
         return model, H, mask, n, err
     Hh, mask_h = cv2.findHomography(pa, pb, cv2.USAC_DEFAULT, p.ransac_px, maxIters=2000,
@@ -711,14 +713,18 @@ def _photo_share(gray: np.ndarray, covered: np.ndarray) -> float:
     return float(covered.mean())
 
 
+def _at_black_or_white(mean: np.ndarray) -> np.ndarray:
+    return (mean <= 24.0) | (mean >= 232.0)
+
+
 def _clipped(energy: np.ndarray, mean: np.ndarray) -> np.ndarray:
-    """Tiles that are flat at black or white: what an exposure clips."""
-    return (energy < 16.0) & ((mean <= 24.0) | (mean >= 232.0))
+    """Tiles that are flat (no detail at all) at black or white: what an exposure clips."""
+    return (energy < 16.0) & _at_black_or_white(mean)
 
 
 def _painted(energy: np.ndarray, mean: np.ndarray) -> np.ndarray:
-    """Tiles that are flat (no detail at all) at a tone between deep shadow and highlight."""
-    return (energy < 16.0) & (mean > 24.0) & (mean < 232.0)
+    """Tiles that are flat at a tone between deep shadow and highlight: paint, not clipping."""
+    return (energy < 16.0) & ~_at_black_or_white(mean)
 
 
 def _regional_tone_outliers(x: np.ndarray, y: np.ndarray, mask: np.ndarray, n: int) -> float:
