@@ -145,20 +145,25 @@ def test_a_thumbnail_and_a_tight_crop_share_the_original_they_both_verify_with(t
 
 
 def test_two_edits_that_disagree_too_much_with_each_other_share_the_original(tmp_path, verifier):
-    # stickers and a thumbnail each verify against the photo; against each other the stickers
-    # cover too much of the thumbnail's few tiles, but nothing moved and nothing is clipped
+    # stickers in two places on one copy, in two others on a thumbnail: each verifies against
+    # the photo (detail laid over one side); against each other each covers what the other
+    # shows, which no single overlay explains, but nothing moved and nothing is clipped
     from PIL import ImageDraw
 
     photo = ImageOps.exif_transpose(Image.open(DEV / "g0001_orig.jpg")).convert("RGB")
-    stickered = photo.copy()
-    draw, r = ImageDraw.Draw(stickered), min(photo.size) // 10
-    for (x, y), colour in zip(((2 * r, 2 * r), (photo.width // 2, photo.height // 2),
-                               (photo.width - 2 * r, photo.height - 2 * r)),
-                              ((255, 210, 0), (230, 40, 90), (40, 160, 255))):
-        draw.ellipse((x - r, y - r, x + r, y + r), fill=colour, outline=(0, 0, 0), width=3)
-    thumb = photo.copy()
+    w, h, r = photo.width, photo.height, min(photo.size) // 10
+
+    def stickered(spots):
+        out = photo.copy()
+        draw = ImageDraw.Draw(out)
+        for (x, y), colour in spots:
+            draw.ellipse((x - r, y - r, x + r, y + r), fill=colour, outline=(0, 0, 0), width=3)
+        return out
+
+    first = stickered([((2 * r, 2 * r), (255, 210, 0)), ((w // 2, h // 2), (230, 40, 90))])
+    thumb = stickered([((w - 2 * r, h - 2 * r), (40, 160, 255)), ((w // 2, 2 * r), (20, 200, 90))])
     thumb.thumbnail((160, 160))
-    paths = _saved(tmp_path, {1: photo, 2: stickered, 3: thumb})
+    paths = _saved(tmp_path, {1: photo, 2: first, 3: thumb})
     between = verifier.verify(paths[2], paths[3])
     assert not between.is_copy and between.edits_apart, between.reason
     vecs = np.stack([unit([1, 0.01 * i, 0]) for i in (1, 2, 3)])

@@ -116,6 +116,29 @@ def test_stickers_cover_detail_without_making_two_captures(verifier):
     assert v.is_copy, v.reason
 
 
+def _watermarked(photo: Image.Image) -> Image.Image:
+    """A stock-photo watermark: faint white text tiled over the whole photo."""
+    layer = Image.new("RGBA", photo.size, (0, 0, 0, 0))
+    draw = ImageDraw.Draw(layer)
+    font = ImageFont.load_default(size=photo.height // 14)
+    for y in range(0, photo.height, photo.height // 5):
+        for x in range(-(y % (photo.width // 3)), photo.width, photo.width // 3):
+            draw.text((x, y), "(c) studio", fill=(255, 255, 255, 90), font=font)
+    return Image.alpha_composite(photo.convert("RGBA"), layer).convert("RGB")
+
+
+def test_a_watermark_tiled_over_the_photo_is_laid_over_one_side_and_stays_a_copy(verifier):
+    # the text disagrees with the photo in a fifth of the tiles, but only ever by adding detail
+    # to the watermarked copy: that is content laid over it, not another shot
+    photo = ImageOps.exif_transpose(Image.open(DATA / "formats" / "camera" / "jpg" / "gps" / "DSCN0027.jpg")).convert("RGB")
+    marked = _reencoded(_watermarked(photo), 90)
+    v = verifier.verify(photo, marked)
+    assert v.is_copy and "laid over" in v.reason, v.reason
+    # without setting the overlay aside, the same pair reads as two shots
+    strict = PairVerifier(VerifyParams(min_added_side=1.01))
+    assert not strict.verify(photo, marked).is_copy
+
+
 def test_a_verdict_tells_a_frame_around_the_photo_from_the_rest_of_a_photo(verifier):
     original = DEV / "g0004_orig.jpg"
     framed = verifier.verify(original, DEV / "g0004_border.jpg")
