@@ -58,12 +58,19 @@ from PIL import Image, ImageOps
 log = logging.getLogger(__name__)
 
 #: Bump when the verdicts change, so cached verdicts are invalidated.
-VERIFIER_VERSION = "sift-grad-15"
+VERIFIER_VERSION = "sift-grad-16"
 
 FEATURE_SIDE = 640
 TILE = 16
 #: a tile's detail must exceed this many times the unshared grain (see _compare)
 GRAIN_FACTOR = 4.0
+#: an image whose 8 px JPEG block edges step this many times more than its other pixels is
+#: heavily compressed (quality ~25 and below; camera and web JPEGs measure 0.95-1.8 on the
+#: shared data, a quality 10 copy 2-4): see LocalFeatures.blockiness
+BLOCKY = 2.0
+#: ...and is compared with its partner at the detail it still carries: both blurred this much
+#: (sigma, working px) before the tiles are compared, and keypoints allowed twice the jitter
+COARSE_SIGMA = 2.0
 #: a copy rotated by more than this against another is "turned" (small_rotate edits are 4-9°; a
 #: straight crop or resize measures well under 1°)
 TURN_DEGREES = 2.0
@@ -142,8 +149,30 @@ class LocalFeatures:
         """(n, 128) float32 RootSIFT, L2-normalised; kept, since every pair a photo is in needs it."""
         return _rootsift(self.raw)
 
-    def __getstate__(self) -> dict:  # pickle the compact fields only, not the cached RootSIFT
-        return {k: v for k, v in self.__dict__.items() if k != "descriptors"}
+    @cached_property
+    def blockiness(self) -> float:
+        """How much more the luminance steps across 8 px block edges than elsewhere (1: not at all).
+
+        Heavy JPEG compression leaves a grid of block edges and little detail inside the blocks;
+        measured on the working luminance, so only where it was not resized (photos up to the
+        working side: messenger copies and web images; a larger photo's blocks are averaged
+        away by the resize).
+        """
+        g = self.gray.astype(np.float32)
+
+        def edge_ratio(steps: np.ndarray) -> float:
+            at_edge = (np.arange(len(steps)) % 8) == 7
+            if at_edge.sum() < 4:
+                return 1.0
+            return float(steps[at_edge].mean() / (steps[~at_edge].mean() + 1e-6))
+
+        if g.shape[0] < 16 or g.shape[1] < 16:
+            return 1.0
+        return 0.5 * (edge_ratio(np.abs(np.diff(g, axis=1)).mean(axis=0))
+                      + edge_ratio(np.abs(np.diff(g, axis=0)).mean(axis=1)))
+
+    def __getstate__(self) -> dict:  # pickle the compact fields only, not the cached values
+        return {k: v for k, v in self.__dict__.items() if k not in ("descriptors", "blockiness")}
 
     def to_bytes(self) -> bytes:
         """A compact, self-describing serialisation for a per-photo cache (no pickle needed).
@@ -319,10 +348,13 @@ class PairVerifier:
             return Evidence(n_in, n_match, n_in / max(n_match, 1), None, mirrored, "none",
                             0.0, 0, 0.0, min(len(fa.points), len(fb.points)), match_error=err)
         gb = fb.gray[:, ::-1] if mirrored else fb.gray
+        # a heavily compressed image has lost its fine detail to 8 px blocks: compare the two
+        # at the detail it still carries, not the blocks
+        coarse = max(fa.blockiness, fb.blockiness) >= BLOCKY
         photo_a = photo_b = 1.0
         covered_a = covered_b = 0.0
         try:
-            c = _aligned_agreement(fa.gray, gb, H, p)
+            c = _aligned_agreement(fa.gray, gb, H, p, coarse)
             if c.agree >= p.min_agree_fraction:  # only a copy needs it (for keep-best)
                 photo_a, photo_b, covered_a, covered_b = _photo_shares(fa.gray, gb, H)
         except (cv2.error, np.linalg.LinAlgError) as exc:  # numerically degenerate transform
@@ -332,7 +364,7 @@ class PairVerifier:
                         c.agree, c.tiles, c.coverage, min(len(fa.points), len(fb.points)),
                         c.texture_loss, c.tone_outliers, err, c.moved_detail,
                         round(c.moved_detail * c.tiles), photo_a, photo_b, covered_a, covered_b,
-                        c.tone_shift, c.clipped, c.overlay)
+                        c.tone_shift, c.clipped, c.overlay, coarse)
 
     def verify(self, a: ImageLike, b: ImageLike) -> Verdict:
         """Verdict for the pair; symmetric up to RANSAC randomness."""
@@ -363,7 +395,7 @@ class PairVerifier:
         if e.tiles < p.min_tiles:
             return Verdict(False, score, n_in, ratio, residual, transform,
                            "too little texture in the overlap to compare", undecided=True)
-        if e.match_error > p.max_match_error:
+        if e.match_error > p.max_match_error * (2.0 if e.coarse else 1.0):
             return Verdict(False, score, n_in, ratio, residual, transform,
                            f"matched points disagree by {e.match_error:.2f} px after alignment "
                            "(parallax or another capture)")
@@ -420,6 +452,7 @@ class Evidence:
     tone_shift: float = 0.0  # median grey-level difference over the overlap (see Verdict)
     clipped: float = 0.0  # share of disagreeing tiles flat black or white in one image
     overlay: float = 0.0  # share of textured tiles set aside as content laid over one image
+    coarse: bool = False  # compared at COARSE_SIGMA: one image is heavily compressed (blocky)
 
 
 def _ratio_matches(da: np.ndarray, db: np.ndarray, ratio: float) -> tuple[np.ndarray, np.ndarray]:
@@ -581,10 +614,14 @@ class _Comparison:
     overlay: float = 0.0
 
 
-def _aligned_agreement(ga: np.ndarray, gb: np.ndarray, H: np.ndarray, p: VerifyParams
-                       ) -> _Comparison:
-    """Warp onto the lower-resolution image's frame (at its working scale) and compare."""
+def _aligned_agreement(ga: np.ndarray, gb: np.ndarray, H: np.ndarray, p: VerifyParams,
+                       coarse: bool = False) -> _Comparison:
+    """Warp onto the lower-resolution image's frame (at its working scale) and compare
+    (coarse: both blurred to the detail a heavily compressed image still carries)."""
     tgt, warped, valid, coverage = _align(ga, gb, H)
+    if coarse:
+        tgt = cv2.GaussianBlur(tgt.astype(np.float32), (0, 0), COARSE_SIGMA)
+        warped = cv2.GaussianBlur(warped.astype(np.float32), (0, 0), COARSE_SIGMA)
     return _compare(tgt, warped, valid, coverage, p)
 
 

@@ -65,6 +65,31 @@ def test_a_copy_with_added_noise_is_still_a_copy(verifier):
     assert v.is_copy, v.reason
 
 
+def test_a_quality_10_jpeg_copy_is_compared_at_the_detail_it_still_carries(verifier, monkeypatch):
+    # at quality 10 the fine detail is 8 px blocks: tile by tile they disagree with the photo
+    # and the keypoints jitter, but at the detail both still carry the two agree
+    import mgdesk.core.verify as verify
+
+    photo = ImageOps.exif_transpose(Image.open(DATA / "formats" / "camera" / "jpg" / "exif-org" / "kodak-dc240.jpg")).convert("RGB")
+    ruined = _reencoded(photo, 10)
+    assert verifier.features(ruined).blockiness >= verify.BLOCKY > verifier.features(photo).blockiness
+    v = verifier.verify(photo, ruined)
+    assert v.is_copy, v.reason
+    monkeypatch.setattr(verify, "BLOCKY", float("inf"))  # compared block by block instead
+    assert not verifier.verify(photo, ruined).is_copy
+
+
+def test_another_shot_stays_another_shot_when_heavily_compressed(verifier):
+    frames = [SCENES / "flow_DogDance__frame10.jpg", SCENES / "flow_DogDance__frame11.jpg"]
+    first = ImageOps.exif_transpose(Image.open(frames[0])).convert("RGB")
+    second = ImageOps.exif_transpose(Image.open(frames[1])).convert("RGB")
+    first.thumbnail((640, 640))
+    ruined = _reencoded(first, 10)
+    assert verifier.features(ruined).blockiness >= 2.0
+    v = verifier.verify(ruined, second)
+    assert not v.is_copy, v.reason
+
+
 def test_two_exposures_that_disagree_do_so_where_one_is_clipped(verifier):
     # so grouping never takes them for two edits of a common copy (Verdict.edits_apart)
     v = verifier.verify(SCENES / "hdr_vfx_shop__img07.jpg", SCENES / "hdr_vfx_shop__img10.jpg")
