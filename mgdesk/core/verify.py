@@ -16,7 +16,9 @@ image still disagrees. The verifier measures both:
    brightness/contrast/tone edits): a copy agrees in nearly every textured tile, another shot
    fails where there is parallax or motion. A tile counts only where its detail stands above
    the grain the two images do not share (noise or JPEG blocks an edit added, measured where
-   one of them is flat), so film grain does not make a copy "another shot".
+   one of them is flat), so film grain does not make a copy "another shot". An image heavily
+   JPEG-compressed (its 8 px block edges step twice its other pixels) has no fine detail
+   left to compare: the pair is then compared blurred to the detail it still carries.
 4. Detail that does not line up: an edit keeps the photo's detail where it was, or removes or
    covers it on one side (blur, a caption, a border). Where both images carry about the same
    amount of detail but it points differently, the picture itself moved: a subject between two
@@ -374,7 +376,9 @@ class PairVerifier:
         """Apply the thresholds to measured evidence."""
         p = self.params
         n_in, ratio = e.inliers, e.inlier_ratio
-        residual = 1.0 - e.agree if e.tiles else 1.0
+        # the share of the overlap that disagrees, content laid over one image included: agree is
+        # over the rest (keep-best reads the residual as how much an edit changed)
+        residual = 1.0 - e.agree * (1.0 - e.overlay) if e.tiles else 1.0
         score = _score(n_in, ratio, e.agree if e.H is not None else None, p)
         # few matches say little when one image has few features to match (a thumbnail)
         sparse = e.keypoints < UNDECIDED_KEYPOINTS
