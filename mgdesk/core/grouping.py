@@ -417,8 +417,9 @@ class _Context:
         much disagreement. When they share content only the edits stand between them, and z
         vouches for the pair if its own verdict found no evidence of two captures (undecided,
         or edits_apart: nothing moved, no clipping where they differ) and neither the user nor
-        the capture metadata keep them apart. Two disjoint parts of z are not enough: a collage holds parts of two
-        unrelated photos. z's links must be verified ones, so groups cannot chain further."""
+        the capture metadata keep them apart. Two disjoint parts of z are not enough: a collage
+        holds parts of two unrelated photos. z's links must be verified ones, so groups cannot
+        chain further."""
         v = self.verdicts.get((x, y) if x < y else (y, x))
         if v is None or not (v.undecided or v.edits_apart) or frozenset((x, y)) in self.not_dup or \
                 different_captures(self.shots.get(x), self.shots.get(y)) is not None:
@@ -436,7 +437,7 @@ class _Context:
         v = self.verdicts[(o, z) if o < z else (z, o)]
         return v.covered_a if self._order(o, z)[0] == z else v.covered_b
 
-    def _undecided(self, x: int, y: int) -> bool:
+    def _vouchable(self, x: int, y: int) -> bool:
         """Refused without evidence of two captures: a common copy may vouch for the pair."""
         v = self.verdicts.get((x, y) if x < y else (y, x))
         return v is not None and (v.undecided or v.edits_apart)
@@ -593,7 +594,7 @@ class _Context:
         def fine(x: int, y: int, on_demand: bool = False) -> bool:
             if self._linked(x, y, both, excused, on_demand):
                 return True
-            if self._undecided(x, y):
+            if self._vouchable(x, y):
                 later.append((x, y))
                 return True
             return False
@@ -654,7 +655,7 @@ class _Context:
                     home, there = clusters[c], clusters[d]
                     if len(there) < len(home) or len(there) >= self.cfg.max_group_size:
                         break
-                    if len(home) == 1 and not any(self._undecided(x, y) for y in there):
+                    if len(home) == 1 and not any(self._vouchable(x, y) for y in there):
                         continue  # complete-link already turned it away for a reason
                     if min(self.cosine(x, y) for y in there) < self.cfg.copy_candidate_cosine:
                         continue  # not a candidate copy of every member: not worth verifying

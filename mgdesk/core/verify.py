@@ -678,19 +678,19 @@ def _compare(tgt: np.ndarray, warped: np.ndarray, valid: np.ndarray, coverage: f
     use = (vfrac > 0.95) & (np.maximum(ea, eb) > max(64.0, GRAIN_FACTOR * grain))
     n = int(use.sum())
     differ = use & (cos < p.tile_agree_cos)
-    like = np.abs(np.log((ea + 16.0) / (eb + 16.0))) < np.log(2.0)
-    # content laid over the photo (a watermark, a caption, stickers) adds detail to one image
-    # only: where the two disagree, that one is the richer nearly everywhere. Its tiles are set
-    # aside and the rest must agree; "moved" detail is then detail of the photo that the
-    # overlaid image lacks, since detail it gained is the overlay (see _added_side)
+    like = np.abs(np.log((ea + 16.0) / (eb + 16.0))) < np.log(2.0)  # detail of like strength
     # whether clipping is where they disagree: two exposures (the darker frame is the richer
     # one wherever the brighter is blown out), not detail laid over one of them
     clip = _clipped(ea, tiles(t15)) | _clipped(eb, tiles(w15))
     clipped = float((differ & clip).sum() / max(int(differ.sum()), 1))
+    # content laid over the photo (a watermark, a caption, stickers) adds detail to one image
+    # only: where the two disagree, that one is the richer nearly everywhere. Its tiles are set
+    # aside and the rest must agree; "moved" detail is then detail of the photo that the
+    # overlaid image lacks, since detail it gained is the overlay (see _added_side)
     adder = _added_side(differ, ea, eb, p.min_added_side) if clipped <= p.max_clipped_share \
         else None
     if adder is not None:
-        added = differ & adder & (np.abs(np.log((ea + 16.0) / (eb + 16.0))) >= np.log(2.0))
+        added = differ & adder & ~like
         rest = use & ~added
         agree = float((cos[rest] >= p.tile_agree_cos).mean()) if rest.any() else 0.0
         moved_tiles = use & like & differ & ~adder
