@@ -59,8 +59,12 @@ class _Progress:
             sys.stderr.write("\n")
 
 
-def _library(args: argparse.Namespace):
+def _library(args: argparse.Namespace, create: bool = False):
+    """The library at --db (or the user data folder's). Only a scan creates one: a mistyped
+    --db for any other command is an error, not a new empty library that finds nothing."""
     from mgdesk.core.service import Library
+    if args.db and not create and not Path(args.db).exists():
+        raise CliError(f"no library at {args.db} (`mgdesk scan FOLDER --db {args.db}` creates one)")
     return Library(Path(args.db) if args.db else None, model=args.model)
 
 
@@ -70,7 +74,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
             raise CliError(f"no such folder: {p}")
         if not os.access(p, os.R_OK):
             raise CliError(f"cannot read: {p}")
-    with _library(args) as lib:
+    with _library(args, create=True) as lib:
         bar = _Progress("scanning")
         try:
             report = lib.scan(args.paths, progress=bar)

@@ -152,6 +152,18 @@ def test_an_unreadable_database_path_is_a_one_line_error(tmp_path, capsys):
     assert code == 1 and len(err.strip().splitlines()) == 1
 
 
+@pytest.mark.parametrize("command", [["dupes"], ["search", "x.jpg"], ["tags"], ["status"], ["undo"],
+                                     ["errors"]])
+def test_a_mistyped_database_path_is_an_error_and_creates_nothing(command, tmp_path, capsys):
+    missing = tmp_path / "no" / "such" / "lib.sqlite"
+    if command[0] == "search":
+        (tmp_path / "x.jpg").write_bytes(b"")  # the image exists; the library does not
+        command = ["search", str(tmp_path / "x.jpg")]
+    code, _, err = run(capsys, *command, "--db", str(missing))
+    assert code == 1 and "no library at" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "no").exists()
+
+
 @pytest.mark.slow
 def test_scan_with_the_real_model_through_the_command_line(tmp_path):
     if not PHOTOS.exists():
