@@ -34,6 +34,10 @@ def test_mgdesk_train_fine_tunes_the_library_and_writes_a_model(photos, tmp_path
 
 
 def test_mgdesk_train_on_a_nearly_empty_library_is_a_one_line_error(tmp_path, capsys):
+    from mgdesk.core.service import Library
+
+    with Library(tmp_path / "empty.sqlite"):  # a library with nothing scanned into it
+        pass
     rc = main(["train", "--db", str(tmp_path / "empty.sqlite")])
     err = capsys.readouterr().err.strip()
     assert rc == 1 and err.count("\n") == 0
