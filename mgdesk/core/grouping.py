@@ -36,7 +36,7 @@ import numpy as np
 from mgdesk.core.index import NeighbourSearch
 from mgdesk.core.keepbest import Edits
 from mgdesk.core.shots import Shot, different_captures
-from mgdesk.core.verify import FEATURE_VERSION, VERIFIER_VERSION, LocalFeatures, PairVerifier, Verdict
+from mgdesk.core.verify import FEATURE_VERSION, VERIFIER_VERSION, LocalFeatures, PairVerifier, Verdict, pixel_map
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +45,9 @@ log = logging.getLogger(__name__)
 _MAX_FRAME_QUARRELS = 2
 #: "covers all of it": share of a photo's canvas inside the other image (resampling eats edges)
 _WHOLE = 0.98
+#: a copy explains two others' differences only in a frame at least about as fine as theirs:
+#: at most this many of their working pixels to one of its own (a thumbnail hides motion)
+_FINER = 1.25
 
 LEVELS = ("copy", "similar")
 
@@ -296,6 +299,7 @@ class _Context:
         self.links: dict[tuple[int, int], bool] = {}
         self.cos_memo: dict[tuple[int, int], float] = {}
         self.verdicts: dict[tuple[int, int], Verdict] = {}
+        self.explained: dict[tuple[int, int, int], bool] = {}  # see _explains
         # no pair below this cosine can be linked at this level
         self.floor = config.copy_candidate_cosine if level == "copy" else \
             min(config.copy_candidate_cosine, config.similar_pair_floor)
@@ -419,11 +423,19 @@ class _Context:
         or edits_apart: nothing moved, no clipping where they differ) and neither the user nor
         the capture metadata keep them apart. Two disjoint parts of z are not enough: a collage
         holds parts of two unrelated photos. z's links must be verified ones, so groups cannot
-        chain further."""
+        chain further.
+
+        Two edits that changed the same places differently (a watermark and a sharpened copy)
+        are refused as a pair on detail that does not line up, as a moving subject is; z
+        vouches for them only when, seen from z, every such difference is one image's edit
+        (PairVerifier.edits_explain), and z shows all of both at least at their detail."""
         v = self.verdicts.get((x, y) if x < y else (y, x))
-        if v is None or not (v.undecided or v.edits_apart) or frozenset((x, y)) in self.not_dup or \
+        if v is None or not self._vouchable(x, y) or frozenset((x, y)) in self.not_dup or \
                 different_captures(self.shots.get(x), self.shots.get(y)) is not None:
             return False
+        if not (v.undecided or v.edits_apart):  # detail moved or lost: z must explain it
+            return any(self._link_known(x, z) and self._link_known(y, z) and self._explains(z, x, y)
+                       for z in members if z not in (x, y))
         p = self.verifier.params
         overlapping = v.inliers >= p.min_inliers and v.inlier_ratio >= p.min_inlier_ratio
         # only links verified already: looking for a witness must not cost verifications (most
@@ -438,9 +450,45 @@ class _Context:
         return v.covered_a if self._order(o, z)[0] == z else v.covered_b
 
     def _vouchable(self, x: int, y: int) -> bool:
-        """Refused without evidence of two captures: a common copy may vouch for the pair."""
+        """Refused without evidence of two captures, or on detail that does not line up: a
+        common copy may vouch for the pair (see _vouched_for)."""
         v = self.verdicts.get((x, y) if x < y else (y, x))
-        return v is not None and (v.undecided or v.edits_apart)
+        return v is not None and (v.undecided or v.edits_apart or v.detail_moved or v.detail_lost)
+
+    def _explains(self, z: int, x: int, y: int) -> bool:
+        """Whether z, a verified copy of x and of y, explains where they differ (see
+        _vouched_for); memoised, as merges ask again."""
+        key = (z, min(x, y), max(x, y))
+        got = self.explained.get(key)
+        if got is None:
+            got = False
+            maps = [self._map(z, o) for o in (x, y)]
+            fz, fx, fy = self._features(z), self._features(x), self._features(y)
+            if all(m is not None for m in maps) and None not in (fz, fx, fy) and \
+                    all(self._shows_all_of(z, o) for o in (x, y)) and \
+                    all(np.sqrt(abs(np.linalg.det(m[:2, :2]))) <= _FINER for m in maps):
+                self._check_cancel()
+                got = self.verifier.edits_explain(fz, fx, fy, maps[0], maps[1])
+            self.explained[key] = got
+        return got
+
+    def _map(self, z: int, o: int) -> np.ndarray | None:
+        """z's working pixels to o's, from their verdict (None: no transform or features)."""
+        v = self.verdicts.get((z, o) if z < o else (o, z))
+        first, second = self._order(z, o)
+        f1, f2 = self._features(first), self._features(second)
+        if v is None or f1 is None or f2 is None:
+            return None
+        m = pixel_map(v, f1, f2)
+        if m is None:
+            return None
+        return m if first == z else np.linalg.inv(m)
+
+    def _shows_all_of(self, z: int, o: int) -> bool:
+        """Whether z, a verified copy of o, covers all of o's photo (a frame aside)."""
+        v = self.verdicts[(z, o) if z < o else (o, z)]
+        photo_o = v.photo_b if self._order(z, o)[0] == z else v.photo_a
+        return self._covers(z, o) >= _WHOLE * photo_o
 
     def _link_known(self, a: int, b: int) -> bool | None:
         return self.links.get((a, b) if a < b else (b, a))

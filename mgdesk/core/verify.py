@@ -51,7 +51,7 @@ import struct
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Union
+from typing import Callable, Union
 
 import cv2
 import numpy as np
@@ -60,7 +60,7 @@ from PIL import Image, ImageOps
 log = logging.getLogger(__name__)
 
 #: Bump when the verdicts change, so cached verdicts are invalidated.
-VERIFIER_VERSION = "sift-grad-16"
+VERIFIER_VERSION = "sift-grad-17"
 
 FEATURE_SIDE = 640
 TILE = 16
@@ -248,6 +248,29 @@ class Verdict:
     # and a watermark add up): no detail moved and clipping is not where they differ (two
     # exposures). Grouping lets a common copy vouch for such a pair as well
     edits_apart: bool = False
+    # refused because detail of like strength does not line up, with clipping not where the two
+    # differ: a moving subject, or two edits of one photo that changed the same places in
+    # different ways (a watermark against a sharpened copy). A common copy can tell which (see
+    # PairVerifier.edits_explain)
+    detail_moved: bool = False
+    # refused because each image has detail the other lacks: two exposures, or two edits that
+    # each added or removed detail (noise against a watermark); a common copy can tell which
+    detail_lost: bool = False
+    # the fitted transform, a's working pixels to b's (b mirrored first when `mirrored`): row-major
+    # 3 x 3, empty when no transform was fitted (see pixel_map)
+    homography: tuple[float, ...] = ()
+    mirrored: bool = False
+
+
+def pixel_map(v: Verdict, a: "LocalFeatures", b: "LocalFeatures") -> np.ndarray | None:
+    """The 3 x 3 map from a's working pixels to b's (b as it is, not mirrored) of a verdict
+    computed for (a, b); None when the verdict fitted no transform."""
+    if len(v.homography) != 9:
+        return None
+    H = np.asarray(v.homography, np.float64).reshape(3, 3)
+    if v.mirrored:  # H maps into mirrored b: mirror back
+        H = np.array([[-1.0, 0.0, b.width - 1.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]) @ H
+    return H
 
 
 def _rootsift(desc: np.ndarray) -> np.ndarray:
@@ -368,6 +391,84 @@ class PairVerifier:
                         round(c.moved_detail * c.tiles), photo_a, photo_b, covered_a, covered_b,
                         c.tone_shift, c.clipped, c.overlay, coarse)
 
+    def edits_explain(self, z: "LocalFeatures", x: "LocalFeatures", y: "LocalFeatures",
+                      z_to_x: np.ndarray, z_to_y: np.ndarray) -> bool:
+        """Whether x and y, two verified copies of z refused as a pair because detail does not
+        line up or each has detail the other lacks, differ only where one of them was edited
+        from z.
+
+        Compared directly, two edits of one photo that changed the same places differently (a
+        watermark against a sharpened or a posterised copy) show detail of like strength that
+        does not line up, as a moving subject does. Seen from z (in its frame, z_to_x and
+        z_to_y mapping its working pixels to theirs) each difference is one image's edit: that
+        image differs from z there and adds, removes or strengthens detail, while the other
+        agrees with z. Detail that *moved* against z (like strength, pointing elsewhere) in
+        either of them is not explained: a burst frame between two others is a verified copy
+        of each but its subject moved, so the pair stays apart as it would on its own
+        (the same share, max_moved_detail, is allowed).
+
+        Detail each lacks is an edit of each (noise added to one, a watermark to the other)
+        unless one lacks it by clipping to black or white where z has it: that is how two
+        exposures differ, and a middle exposure is a verified copy of a brighter and a darker
+        one. Clipping on both sides (max_texture_loss, as for a pair) is not explained.
+        """
+        p = self.params
+        gz = z.gray.astype(np.float32)
+        wx, vx, _ = _warp_onto(x.gray, np.linalg.inv(z_to_x), gz.shape)
+        wy, vy, _ = _warp_onto(y.gray, np.linalg.inv(z_to_y), gz.shape)
+        th, tw = gz.shape
+        ny, nx = th // TILE, tw // TILE
+        if ny == 0 or nx == 0:
+            return False
+
+        def tiles(a: np.ndarray) -> np.ndarray:
+            return cv2.resize(np.ascontiguousarray(a[: ny * TILE, : nx * TILE]), (nx, ny),
+                              interpolation=cv2.INTER_AREA)
+
+        vfrac = tiles((vx & vy).astype(np.float32))
+        fields = [_gradients(cv2.GaussianBlur(g.astype(np.float32), (0, 0), 1.5))
+                  for g in (gz, wx, wy)]
+
+        def pair(i: int, j: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+            (ax, ay), (bx, by) = fields[i], fields[j]
+            use, cos, ea, eb = _textured_tiles(ax, ay, bx, by, vfrac, tiles)
+            like = np.abs(np.log((ea + 16.0) / (eb + 16.0))) < np.log(2.0)
+            differ = use & (cos < p.tile_agree_cos)
+            # as in _compare: detail laid over one image is not detail that moved
+            adder = _added_side(differ, ea, eb, p.min_added_side)
+            moved = differ & like if adder is None else differ & like & ~adder
+            return use, differ, moved
+
+        use, differ, _ = pair(1, 2)
+        n = int(use.sum())
+        if n < p.min_tiles:
+            return False
+        moved = pair(0, 1)[2] | pair(0, 2)[2]
+        unexplained = int((differ & moved).sum())
+        if unexplained / n > p.max_moved_detail and unexplained >= p.min_moved_tiles:
+            return False
+        # detail lost to clipping where z has it, at _compare's finer scale
+        blurred = [cv2.GaussianBlur(g.astype(np.float32), (0, 0), 1.0) for g in (gz, wx, wy)]
+        energy = []
+        for b in blurred:
+            bx, by = _gradients(b)
+            energy.append(tiles(bx * bx + by * by))
+        ez, ex, ey = energy
+        u = (vfrac > 0.95) & (np.maximum(ex, ey) > 64.0)
+        if not u.any():
+            return True
+        ratio = np.log((ex + 16.0) / (ey + 16.0))
+
+        def clipped(e_poor: np.ndarray, poor: np.ndarray, e_rich: np.ndarray) -> np.ndarray:
+            # the poorer one is at black or white and has less than z; the richer one did not
+            # add its detail (noise, a watermark), so the poorer one lost z's detail to clipping
+            added = np.log((e_rich + 16.0) / (ez + 16.0)) > np.log(2.0)
+            return _at_black_or_white(tiles(poor)) & (ez > e_poor) & ~added
+
+        lost_y = u & (ratio > np.log(4)) & clipped(ey, blurred[2], ex)
+        lost_x = u & (ratio < -np.log(4)) & clipped(ex, blurred[1], ey)
+        return min(float(lost_y.sum()), float(lost_x.sum())) / float(u.sum()) <= p.max_texture_loss
+
     def verify(self, a: ImageLike, b: ImageLike) -> Verdict:
         """Verdict for the pair; symmetric up to RANSAC randomness."""
         return self.decide(self.evidence(a, b))
@@ -389,44 +490,52 @@ class PairVerifier:
             return Verdict(False, score, n_in, ratio, residual, "none",
                            f"too few geometric matches ({n_in} inliers)", undecided=sparse)
         transform = _describe(e.model, e.H, e.mirrored)
+        fitted = dict(homography=tuple(float(x) for x in np.asarray(e.H).ravel()),
+                      mirrored=e.mirrored)
+        # clipping where they differ is two exposures; otherwise a common copy may tell whether
+        # detail that does not line up moved or was edited (see edits_explain)
+        moved_apart = e.clipped <= p.max_clipped_share
         if ratio < p.min_inlier_ratio:
             return Verdict(False, score, n_in, ratio, residual, transform,
                            f"matches do not fit one transform (inlier ratio {ratio:.2f})",
-                           undecided=sparse)
+                           undecided=sparse, **fitted)
         if e.coverage < p.min_coverage:
             return Verdict(False, score, n_in, ratio, residual, transform,
-                           f"the images only partly overlap ({e.coverage:.0%})", undecided=True)
+                           f"the images only partly overlap ({e.coverage:.0%})", undecided=True, **fitted)
         if e.tiles < p.min_tiles:
             return Verdict(False, score, n_in, ratio, residual, transform,
-                           "too little texture in the overlap to compare", undecided=True)
+                           "too little texture in the overlap to compare", undecided=True, **fitted)
         if e.match_error > p.max_match_error * (2.0 if e.coarse else 1.0):
             return Verdict(False, score, n_in, ratio, residual, transform,
                            f"matched points disagree by {e.match_error:.2f} px after alignment "
-                           "(parallax or another capture)")
+                           "(parallax or another capture)", **fitted)
         if e.agree < p.min_agree_fraction:
             moved = e.moved_detail > p.max_moved_detail and e.moved_tiles >= p.min_moved_tiles
             return Verdict(False, score, n_in, ratio, residual, transform,
                            f"aligned images differ in {1 - e.agree:.0%} of the overlap "
                            "(parallax, motion or another shot)",
-                           edits_apart=not moved and e.clipped <= p.max_clipped_share)
+                           edits_apart=not moved and moved_apart,
+                           detail_moved=moved and moved_apart, **fitted)
         if e.moved_detail > p.max_moved_detail and e.moved_tiles >= p.min_moved_tiles:
             return Verdict(False, score, n_in, ratio, residual, transform,
                            f"both images have detail in {e.moved_detail:.0%} of the overlap that "
-                           "does not line up (a moving subject, parallax or a zoomed-in shot)")
+                           "does not line up (a moving subject, parallax or a zoomed-in shot)",
+                           detail_moved=moved_apart, **fitted)
         if e.texture_loss > p.max_texture_loss:
             return Verdict(False, score, n_in, ratio, residual, transform,
                            f"each image has detail the other lacks ({e.texture_loss:.1%} of the "
-                           "overlap): two captures, e.g. an exposure bracket")
+                           "overlap): two captures, e.g. an exposure bracket", detail_lost=True,
+                           **fitted)
         if e.tone_outliers > p.max_tone_outliers:
             return Verdict(False, score, n_in, ratio, residual, transform,
                            f"no tone curve maps one onto the other ({e.tone_outliers:.0%} "
-                           "of the pixels): different light or content")
+                           "of the pixels): different light or content", **fitted)
         laid = f" besides {e.overlay:.0%} laid over one (a caption, watermark or sticker)" \
             if e.overlay >= 0.01 else ""
         return Verdict(True, score, n_in, ratio, residual, transform,
                        f"one capture: {transform}, {n_in} inliers, "
                        f"{e.agree:.0%} of the overlap agrees{laid}", e.photo_a, e.photo_b,
-                       e.covered_a, e.covered_b, _turned(e.H, e.mirrored), e.tone_shift)
+                       e.covered_a, e.covered_b, _turned(e.H, e.mirrored), e.tone_shift, **fitted)
 
 
 @dataclass(frozen=True)
@@ -582,7 +691,16 @@ def _align(ga: np.ndarray, gb: np.ndarray, H: np.ndarray
         tgt, src, M = gb, ga, H
     else:
         tgt, src, M = ga, gb, np.linalg.inv(H)
-    th, tw = tgt.shape
+    warped, valid, coverage = _warp_onto(src, M, tgt.shape)
+    return tgt, warped, valid, coverage
+
+
+def _warp_onto(src: np.ndarray, M: np.ndarray, shape: tuple[int, ...]
+               ) -> tuple[np.ndarray, np.ndarray, float]:
+    """src warped by M (src pixels to the target's) onto a target canvas of `shape`: (warped,
+    valid mask eroded off the edges, coverage: the larger of the shares of either canvas that
+    the other covers)."""
+    th, tw = shape[:2]
     # pre-shrink the source to about the target's sampling, then warp the remaining transform
     g = min(1.0, float(np.sqrt(abs(np.linalg.det(M[:2, :2])))))
     s_small = cv2.resize(src, (max(1, round(src.shape[1] * g)), max(1, round(src.shape[0] * g))),
@@ -598,7 +716,7 @@ def _align(ga: np.ndarray, gb: np.ndarray, H: np.ndarray
                                (s_small.shape[1], s_small.shape[0]), flags=cv2.INTER_NEAREST)
     coverage = max(cov_t, float((back > 0).mean()))
     valid = cv2.erode(valid, np.ones((7, 7), np.uint8)) > 0
-    return tgt, warped, valid, coverage
+    return warped, valid, coverage
 
 
 @dataclass(frozen=True)
@@ -662,20 +780,10 @@ def _compare(tgt: np.ndarray, warped: np.ndarray, valid: np.ndarray, coverage: f
     t1, w1 = cv2.GaussianBlur(t32, (0, 0), 1.0), cv2.GaussianBlur(w32, (0, 0), 1.0)
     t15, w15 = cv2.GaussianBlur(t1, (0, 0), 1.118), cv2.GaussianBlur(w1, (0, 0), 1.118)
 
-    def grads(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        return cv2.Sobel(x, cv2.CV_32F, 1, 0), cv2.Sobel(x, cv2.CV_32F, 0, 1)
-
     # agreement of the gradient fields (blind to brightness/contrast/tone edits)
-    ax, ay = grads(t15)
-    bx, by = grads(w15)
-    ea, eb = tiles(ax * ax + ay * ay), tiles(bx * bx + by * by)
-    cos = tiles(ax * bx + ay * by) / np.sqrt(ea * eb + 1e-6)
-    # detail counts only above the grain the two images do not share (noise an edit added):
-    # the median energy of their gradient difference where one of them is flat, near 0 for
-    # clean copies, and for two exposures too (a contrast change moves no flat tile)
-    flat = (vfrac > 0.95) & (np.minimum(ea, eb) < 64.0)
-    grain = float(np.median(tiles((ax - bx) ** 2 + (ay - by) ** 2)[flat])) if flat.sum() >= 16 else 0.0
-    use = (vfrac > 0.95) & (np.maximum(ea, eb) > max(64.0, GRAIN_FACTOR * grain))
+    ax, ay = _gradients(t15)
+    bx, by = _gradients(w15)
+    use, cos, ea, eb = _textured_tiles(ax, ay, bx, by, vfrac, tiles)
     n = int(use.sum())
     differ = use & (cos < p.tile_agree_cos)
     like = np.abs(np.log((ea + 16.0) / (eb + 16.0))) < np.log(2.0)  # detail of like strength
@@ -705,8 +813,8 @@ def _compare(tgt: np.ndarray, warped: np.ndarray, valid: np.ndarray, coverage: f
         return _Comparison(agree, n, coverage, 0.0, 0.0, moved, clipped=clipped, overlay=overlay)
 
     # detail lost in both directions
-    ax, ay = grads(t1)
-    bx, by = grads(w1)
+    ax, ay = _gradients(t1)
+    bx, by = _gradients(w1)
     ea, eb = tiles(ax * ax + ay * ay), tiles(bx * bx + by * by)
     u = (vfrac > 0.95) & (np.maximum(ea, eb) > 64.0)
     if u.any():
@@ -731,6 +839,26 @@ def _compare(tgt: np.ndarray, warped: np.ndarray, valid: np.ndarray, coverage: f
                _regional_tone_outliers(w2, t2, sub, p.tone_regions))
     shift = float(np.median(np.abs(ta - tb))) if ta.size else 0.0
     return _Comparison(agree, n, coverage, texture_loss, tone, moved, shift, clipped, overlay)
+
+
+def _gradients(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    return cv2.Sobel(x, cv2.CV_32F, 1, 0), cv2.Sobel(x, cv2.CV_32F, 0, 1)
+
+
+def _textured_tiles(ax: np.ndarray, ay: np.ndarray, bx: np.ndarray, by: np.ndarray,
+                    vfrac: np.ndarray, tiles: Callable[[np.ndarray], np.ndarray]
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(tiles to compare, cosine of the two gradient fields, energy of each) per tile.
+
+    Detail counts only above the grain the two images do not share (noise an edit added): the
+    median energy of their gradient difference where one of them is flat, near 0 for clean
+    copies, and for two exposures too (a contrast change moves no flat tile)."""
+    ea, eb = tiles(ax * ax + ay * ay), tiles(bx * bx + by * by)
+    cos = tiles(ax * bx + ay * by) / np.sqrt(ea * eb + 1e-6)
+    flat = (vfrac > 0.95) & (np.minimum(ea, eb) < 64.0)
+    grain = float(np.median(tiles((ax - bx) ** 2 + (ay - by) ** 2)[flat])) if flat.sum() >= 16 else 0.0
+    use = (vfrac > 0.95) & (np.maximum(ea, eb) > max(64.0, GRAIN_FACTOR * grain))
+    return use, cos, ea, eb
 
 
 def _added_side(differ: np.ndarray, ea: np.ndarray, eb: np.ndarray, min_share: float
@@ -850,4 +978,5 @@ def _score(n_in: int, ratio: float, agree: float | None, p: VerifyParams) -> flo
     return float(geo if agree is None else geo * agree)
 
 
-__all__ = ["FEATURE_VERSION", "VERIFIER_VERSION", "Evidence", "LocalFeatures", "PairVerifier", "Verdict", "VerifyParams"]
+__all__ = ["FEATURE_VERSION", "VERIFIER_VERSION", "Evidence", "LocalFeatures", "PairVerifier", "Verdict", "VerifyParams",
+           "pixel_map"]

@@ -5,9 +5,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image, ImageDraw, ImageEnhance, ImageFont, ImageOps
+from PIL import Image, ImageDraw, ImageEnhance, ImageFilter, ImageFont, ImageOps
 
-from mgdesk.core.verify import BLOCKY, VERIFIER_VERSION, LocalFeatures, PairVerifier, Verdict, VerifyParams
+from mgdesk.core.verify import (BLOCKY, VERIFIER_VERSION, LocalFeatures, PairVerifier, Verdict, VerifyParams,
+                                pixel_map)
 
 DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
 DEV = DATA / "nd-dev" / "images"
@@ -167,6 +168,78 @@ def test_a_watermark_tiled_over_the_photo_is_laid_over_one_side_and_stays_a_copy
     # without setting the overlay aside, the same pair reads as two shots
     strict = PairVerifier(VerifyParams(min_added_side=1.01))
     assert not strict.verify(photo, marked).is_copy
+
+
+def _sharpened(photo: Image.Image) -> Image.Image:
+    return photo.filter(ImageFilter.UnsharpMask(radius=3, percent=180, threshold=2))
+
+
+def _noisy(photo: Image.Image) -> Image.Image:
+    grain = np.random.default_rng(0).normal(0, 10, (photo.height, photo.width, 1))
+    return Image.fromarray(np.clip(np.asarray(photo, np.float32) + grain, 0, 255).astype(np.uint8))
+
+
+def _explained_by(verifier, z: Image.Image, x: Image.Image, y: Image.Image) -> bool:
+    """edits_explain through the transforms z's own verdicts with x and y fitted."""
+    fz, fx, fy = (verifier.features(im) for im in (z, x, y))
+    vx, vy = verifier.verify(fz, fx), verifier.verify(fz, fy)
+    assert vx.is_copy and vy.is_copy, (vx.reason, vy.reason)
+    return verifier.edits_explain(fz, fx, fy, pixel_map(vx, fz, fx), pixel_map(vy, fz, fy))
+
+
+def test_two_edits_that_changed_the_same_places_differently_are_explained_by_their_photo(verifier):
+    photo = ImageOps.exif_transpose(Image.open(DEV / "g0006_orig.jpg")).convert("RGB")
+    marked, sharp, noisy = _watermarked(photo), _sharpened(photo), _noisy(photo)
+    # against each other, the watermark's letters and the sharpened edges read as detail that
+    # moved, and the watermark and the grain as detail each lacks...
+    pair = verifier.verify(marked, sharp)
+    assert not pair.is_copy and pair.detail_moved, pair.reason
+    pair = verifier.verify(marked, noisy)
+    assert not pair.is_copy and pair.detail_lost, pair.reason
+    # ...seen from the photo, each difference is one of them edited there
+    assert _explained_by(verifier, photo, marked, sharp)
+    assert _explained_by(verifier, photo, marked, noisy)
+
+
+def test_a_frame_between_two_others_does_not_explain_a_subject_that_moved(verifier):
+    background = ImageOps.exif_transpose(Image.open(DEV / "g0003_orig.jpg")).convert("RGB")
+    subject = ImageOps.exif_transpose(Image.open(DEV / "g0010_orig.jpg")).convert("RGB")
+    subject = subject.resize((background.width // 5, background.width // 5))
+    x0, step = background.width // 4, subject.width // 4
+    first, middle, last = (_frame(background, subject, x0 + i * step) for i in range(3))
+    pair = verifier.verify(first, last)
+    assert not pair.is_copy and pair.detail_moved, pair.reason
+    f = [verifier.features(im) for im in (middle, first, last)]
+    assert not verifier.edits_explain(*f, np.eye(3), np.eye(3))  # the frames are aligned as made
+
+
+def test_a_middle_exposure_does_not_explain_a_brighter_and_a_darker_one(verifier):
+    # each of them is what a brightness edit of the middle one looks like; against each other
+    # each lost to clipping detail the middle one has: two exposures of a bracket
+    middle = ImageOps.exif_transpose(Image.open(DEV / "g0002_orig.jpg")).convert("RGB")
+    tones = np.asarray(middle, np.float32)
+    bright = Image.fromarray(np.clip(tones * 1.9, 0, 255).astype(np.uint8))
+    dark = Image.fromarray(np.clip(tones * 0.5 - 30, 0, 255).astype(np.uint8))
+    pair = verifier.verify(bright, dark)
+    assert not pair.is_copy and pair.detail_lost, pair.reason
+    assert not _explained_by(verifier, middle, bright, dark)
+    # the detail clipped away on both sides is what keeps them apart
+    assert _explained_by(PairVerifier(VerifyParams(max_texture_loss=1.0)), middle, bright, dark)
+
+
+def test_a_verdict_maps_pixels_of_one_image_onto_the_other_mirrored_or_not(verifier):
+    im = ImageOps.exif_transpose(Image.open(DEV / "g0003_orig.jpg")).convert("RGB")
+    half = im.resize((im.width // 2, im.height // 2), Image.Resampling.LANCZOS)
+    fa = verifier.features(im)
+    for other, expect in ((half, lambda x, y: (x / 2, y / 2)),
+                          (ImageOps.mirror(half), lambda x, y: (half.width - 1 - x / 2, y / 2))):
+        fb = verifier.features(other)
+        v = verifier.verify(fa, fb)
+        assert v.is_copy, v.reason
+        m = pixel_map(v, fa, fb)
+        for x, y in ((40.0, 30.0), (300.0, 200.0)):
+            got = m @ [x, y, 1.0]
+            assert np.allclose(got[:2] / got[2], expect(x, y), atol=1.5)
 
 
 def test_a_verdict_tells_a_frame_around_the_photo_from_the_rest_of_a_photo(verifier):
