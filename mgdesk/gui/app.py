@@ -34,6 +34,7 @@ def run(argv: Sequence[str] | None = None) -> int:
     app = QApplication.instance() or QApplication(args)
     app.setApplicationName("mgdesk")
     app.setOrganizationName("mgdesk")
+    app.setDesktopFileName("mgdesk")  # packaging/linux/mgdesk.desktop: the menu entry and its icon
     window = MainWindow()
     window.show()
     return int(app.exec())

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QSize, Qt, QTimer, Slot
-from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QIcon, QKeySequence
 from PySide6.QtWidgets import (QFileDialog, QLabel, QListWidget, QListWidgetItem, QMainWindow, QMessageBox,
                                QProgressBar, QPushButton, QStackedWidget, QWidget, QHBoxLayout)
 
@@ -23,6 +23,7 @@ from mgdesk.gui.tags_view import TagsView
 from mgdesk.gui.thumbnails import ThumbnailLoader
 from mgdesk.gui.worker import (ActionResult, FoldersResult, GroupsResult, LibraryClient, MemberInfo, Ready,
                                ScanDone, ScanProgress, WorkerError)
+from mgdesk.paths import RESOURCES
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +54,7 @@ class MainWindow(QMainWindow):
                  scan_on_start: bool = True) -> None:
         super().__init__()
         self.setWindowTitle("mgdesk")
+        self.setWindowIcon(QIcon(str(RESOURCES / "mgdesk.svg")))  # also packaging/'s desktop entry's
         self.resize(1280, 800)
         self.setAcceptDrops(True)
         self.settings = settings or Settings.load()

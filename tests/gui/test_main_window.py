@@ -36,6 +36,11 @@ def test_first_run_shows_an_empty_state_inviting_to_add_a_folder(window):
     assert "folder" in window.empty_state.button.text().lower()
 
 
+def test_the_window_carries_the_app_icon(window):
+    assert not window.windowIcon().isNull()
+    assert not window.windowIcon().pixmap(64, 64).isNull()  # the SVG renders
+
+
 def test_the_library_lives_in_the_worker_thread_not_the_gui_thread(window, library_factory):
     assert library_factory.calls == [window.client.thread]
     assert window.client.thread is not window.thread()
