@@ -426,14 +426,15 @@ class _Context:
         chain further.
 
         Two edits that changed the same places differently (a watermark and a sharpened copy)
-        are refused as a pair on detail that does not line up, as a moving subject is; z
-        vouches for them only when, seen from z, every such difference is one image's edit
+        are refused as a pair on detail that does not line up, as a moving subject is (or on
+        detail each lacks, or tones no curve maps: Verdict.against); z vouches for them only
+        when, seen from z, every such difference is one image's edit
         (PairVerifier.edits_explain), and z shows all of both at least at their detail."""
         v = self.verdicts.get((x, y) if x < y else (y, x))
         if v is None or not self._vouchable(x, y) or frozenset((x, y)) in self.not_dup or \
                 different_captures(self.shots.get(x), self.shots.get(y)) is not None:
             return False
-        if not (v.undecided or v.edits_apart):  # detail moved or lost: z must explain it
+        if not (v.undecided or v.edits_apart):  # evidence two edits can give: z must explain it
             return any(self._link_known(x, z) and self._link_known(y, z) and self._explains(z, x, y)
                        for z in members if z not in (x, y))
         p = self.verifier.params
@@ -453,7 +454,7 @@ class _Context:
         """Refused without evidence of two captures, or on detail that does not line up: a
         common copy may vouch for the pair (see _vouched_for)."""
         v = self.verdicts.get((x, y) if x < y else (y, x))
-        return v is not None and (v.undecided or v.edits_apart or v.detail_moved or v.detail_lost)
+        return v is not None and (v.undecided or v.edits_apart or bool(v.against))
 
     def _explains(self, z: int, x: int, y: int) -> bool:
         """Whether z, a verified copy of x and of y, explains where they differ (see

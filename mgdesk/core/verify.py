@@ -248,14 +248,13 @@ class Verdict:
     # and a watermark add up): no detail moved and clipping is not where they differ (two
     # exposures). Grouping lets a common copy vouch for such a pair as well
     edits_apart: bool = False
-    # refused because detail of like strength does not line up, with clipping not where the two
-    # differ: a moving subject, or two edits of one photo that changed the same places in
-    # different ways (a watermark against a sharpened copy). A common copy can tell which (see
-    # PairVerifier.edits_explain)
-    detail_moved: bool = False
-    # refused because each image has detail the other lacks: two exposures, or two edits that
-    # each added or removed detail (noise against a watermark); a common copy can tell which
-    detail_lost: bool = False
+    # what refused a pair whose images align, when two edits of one photo can differ so too:
+    # "moved" (detail of like strength does not line up, clipping not where they differ: a
+    # moving subject, or a watermark against a sharpened copy), "lost" (each has detail the
+    # other lacks: two exposures, or noise against a watermark), "tones" (no tone curve maps
+    # one onto the other: other light, or a vignette against a sharpened copy). A copy of both
+    # can tell which (PairVerifier.edits_explain); "" otherwise
+    against: str = ""
     # the fitted transform, a's working pixels to b's (b mirrored first when `mirrored`): row-major
     # 3 x 3, empty when no transform was fitted (see pixel_map)
     homography: tuple[float, ...] = ()
@@ -393,9 +392,8 @@ class PairVerifier:
 
     def edits_explain(self, z: "LocalFeatures", x: "LocalFeatures", y: "LocalFeatures",
                       z_to_x: np.ndarray, z_to_y: np.ndarray) -> bool:
-        """Whether x and y, two verified copies of z refused as a pair because detail does not
-        line up or each has detail the other lacks, differ only where one of them was edited
-        from z.
+        """Whether x and y, two verified copies of z refused as a pair on evidence that two edits
+        can also give (Verdict.against), differ only where one of them was edited from z.
 
         Compared directly, two edits of one photo that changed the same places differently (a
         watermark against a sharpened or a posterised copy) show detail of like strength that
@@ -411,6 +409,11 @@ class PairVerifier:
         unless one lacks it by clipping to black or white where z has it: that is how two
         exposures differ, and a middle exposure is a verified copy of a brighter and a darker
         one. Clipping on both sides (max_texture_loss, as for a pair) is not explained.
+
+        Tones that no curve maps from x to y are an edit where either of them is off its own
+        curve from z (a vignette, sharpening halos); where both follow a curve from z, curves
+        compose into one unless a curve flattened detail (clipping, posterising), so what is
+        off there counts (max_tone_outliers, as for a pair).
         """
         p = self.params
         gz = z.gray.astype(np.float32)
@@ -454,6 +457,8 @@ class PairVerifier:
             bx, by = _gradients(b)
             energy.append(tiles(bx * bx + by * by))
         ez, ex, ey = energy
+        if not self._tones_explained(blurred, vx & vy):
+            return False
         u = (vfrac > 0.95) & (np.maximum(ex, ey) > 64.0)
         if not u.any():
             return True
@@ -468,6 +473,18 @@ class PairVerifier:
         lost_y = u & (ratio > np.log(4)) & clipped(ey, blurred[2], ex)
         lost_x = u & (ratio < -np.log(4)) & clipped(ex, blurred[1], ey)
         return min(float(lost_y.sum()), float(lost_x.sum())) / float(u.sum()) <= p.max_texture_loss
+
+    def _tones_explained(self, blurred: list[np.ndarray], valid: np.ndarray) -> bool:
+        """edits_explain's tone check on (z, x, y) at sigma 1 in z's frame (every 2nd pixel)."""
+        n = self.params.tone_regions
+        sub = valid[::2, ::2]
+        if not sub.any():
+            return False
+        z, x, y = (b[::2, ::2] for b in blurred)
+        on_curves = ~_off_regional_curve(z, x, sub, n) & ~_off_regional_curve(z, y, sub, n) & sub
+        off = max(float((_off_regional_curve(x, y, sub, n) & on_curves).sum()),
+                  float((_off_regional_curve(y, x, sub, n) & on_curves).sum()))
+        return off / float(sub.sum()) <= self.params.max_tone_outliers
 
     def verify(self, a: ImageLike, b: ImageLike) -> Verdict:
         """Verdict for the pair; symmetric up to RANSAC randomness."""
@@ -515,21 +532,22 @@ class PairVerifier:
                            f"aligned images differ in {1 - e.agree:.0%} of the overlap "
                            "(parallax, motion or another shot)",
                            edits_apart=not moved and moved_apart,
-                           detail_moved=moved and moved_apart, **fitted)
+                           against="moved" if moved and moved_apart else "", **fitted)
         if e.moved_detail > p.max_moved_detail and e.moved_tiles >= p.min_moved_tiles:
             return Verdict(False, score, n_in, ratio, residual, transform,
                            f"both images have detail in {e.moved_detail:.0%} of the overlap that "
                            "does not line up (a moving subject, parallax or a zoomed-in shot)",
-                           detail_moved=moved_apart, **fitted)
+                           against="moved" if moved_apart else "", **fitted)
         if e.texture_loss > p.max_texture_loss:
             return Verdict(False, score, n_in, ratio, residual, transform,
                            f"each image has detail the other lacks ({e.texture_loss:.1%} of the "
-                           "overlap): two captures, e.g. an exposure bracket", detail_lost=True,
+                           "overlap): two captures, e.g. an exposure bracket", against="lost",
                            **fitted)
         if e.tone_outliers > p.max_tone_outliers:
             return Verdict(False, score, n_in, ratio, residual, transform,
                            f"no tone curve maps one onto the other ({e.tone_outliers:.0%} "
-                           "of the pixels): different light or content", **fitted)
+                           "of the pixels): different light or content", against="tones",
+                           **fitted)
         laid = f" besides {e.overlay:.0%} laid over one (a caption, watermark or sticker)" \
             if e.overlay >= 0.01 else ""
         return Verdict(True, score, n_in, ratio, residual, transform,
@@ -948,28 +966,32 @@ def _painted(energy: np.ndarray, mean: np.ndarray) -> np.ndarray:
 
 
 def _regional_tone_outliers(x: np.ndarray, y: np.ndarray, mask: np.ndarray, n: int) -> float:
-    """_tone_outliers with a tone curve of its own in each cell of an n x n grid."""
+    """Share of the masked pixels off the tone curve of their cell of an n x n grid."""
+    count = int(mask.sum())
+    return float(_off_regional_curve(x, y, mask, n).sum() / count) if count else 1.0
+
+
+def _off_regional_curve(x: np.ndarray, y: np.ndarray, mask: np.ndarray, n: int) -> np.ndarray:
+    """Pixels (of mask) whose y is off the tone curve of their cell of an n x n grid (see
+    _off_curve); False outside the mask."""
     h, w = x.shape
-    outliers = total = 0.0
+    off = np.zeros(x.shape, bool)
     for i in range(n):
         for j in range(n):
             cell = (slice(i * h // n, (i + 1) * h // n), slice(j * w // n, (j + 1) * w // n))
             m = mask[cell]
-            count = int(m.sum())
-            if count:
-                outliers += _tone_outliers(x[cell][m], y[cell][m]) * count
-                total += count
-    return outliers / total if total else 1.0
+            if m.any():
+                part = off[cell]
+                part[m] = _off_curve(x[cell][m], y[cell][m])
+    return off
 
 
-def _tone_outliers(x: np.ndarray, y: np.ndarray) -> float:
-    """Share of pixels whose y is more than 12 levels off the mean y of their x bin (32 bins)."""
-    if len(x) == 0:
-        return 1.0
+def _off_curve(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Whether each y is more than 12 levels off the mean y of its x bin (32 bins)."""
     bins = np.clip(x * 0.125, 0, 31).astype(np.intp)
     cnt = np.bincount(bins, minlength=32)
     mean = np.bincount(bins, y, 32) / np.maximum(cnt, 1)
-    return float(np.mean(np.abs(y - mean[bins]) > 12.0))
+    return np.abs(y - mean[bins]) > 12.0
 
 
 def _score(n_in: int, ratio: float, agree: float | None, p: VerifyParams) -> float:
