@@ -894,7 +894,14 @@ class _Context:
     def _group(self, m: list[int]) -> Group:
         m = sorted(m)
         sims = np.array([[1.0 if x == y else self.cosine(x, y) for y in m] for x in m])
-        anchor = m[int(np.argmax(sims.sum(axis=1)))]
+        closeness = sims.sum(axis=1)
+        if self.level == "copy":
+            # the member verified with the most others (the photo the edits were made from,
+            # where a common copy vouched for pairs of edits), then the cosine medoid
+            verified = [sum(bool(self._link_known(x, y)) for y in m if y != x) for x in m]
+            anchor = m[max(range(len(m)), key=lambda i: (verified[i], closeness[i]))]
+        else:
+            anchor = m[int(np.argmax(closeness))]
         scores = {}
         for x in m:
             if x == anchor:

@@ -192,6 +192,8 @@ def test_edits_that_changed_the_same_places_differently_share_their_photo(tmp_pa
     vecs = np.stack([unit([1, 0.01 * i, 0]) for i in (1, 2, 3, 4)])  # every pair a candidate
     groups = find_groups([1, 2, 3, 4], vecs, "copy", image_paths=paths, verifier=verifier)
     assert [g.members for g in groups] == [(1, 2, 3, 4)]
+    # the group is anchored on the photo they were all verified with
+    assert groups[0].anchor == 1 and all(groups[0].scores[i] > 0.5 for i in (2, 3, 4))
 
 
 def test_a_collage_does_not_make_the_two_photos_in_it_copies_of_each_other(tmp_path, verifier):
