@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image, ImageOps
+from photo_edits import noisy, sharpened, watermarked
 
 from mgdesk.core.grouping import FeatureStore, Group, GroupingConfig, find_groups, verdict_key
 from mgdesk.core.verify import VERIFIER_VERSION, LocalFeatures, PairVerifier
@@ -174,20 +175,8 @@ def test_two_edits_that_disagree_too_much_with_each_other_share_the_original(tmp
 def test_edits_that_changed_the_same_places_differently_share_their_photo(tmp_path, verifier):
     # a watermark, sharpening and grain: against each other, detail moved or went missing both
     # ways (as between two frames); seen from the photo, each is one edit
-    from PIL import ImageDraw, ImageFilter, ImageFont
-
     photo = ImageOps.exif_transpose(Image.open(DEV / "g0006_orig.jpg")).convert("RGB")
-    layer = Image.new("RGBA", photo.size, (0, 0, 0, 0))
-    draw = ImageDraw.Draw(layer)
-    font = ImageFont.load_default(size=photo.height // 14)
-    for y in range(0, photo.height, photo.height // 5):
-        for x in range(-(y % (photo.width // 3)), photo.width, photo.width // 3):
-            draw.text((x, y), "(c) studio", fill=(255, 255, 255, 90), font=font)
-    marked = Image.alpha_composite(photo.convert("RGBA"), layer).convert("RGB")
-    sharp = photo.filter(ImageFilter.UnsharpMask(radius=3, percent=180, threshold=2))
-    grain = np.random.default_rng(0).normal(0, 10, (photo.height, photo.width, 1))
-    noisy = Image.fromarray(np.clip(np.asarray(photo, np.float32) + grain, 0, 255).astype(np.uint8))
-    paths = _saved(tmp_path, {1: photo, 2: marked, 3: sharp, 4: noisy})
+    paths = _saved(tmp_path, {1: photo, 2: watermarked(photo), 3: sharpened(photo), 4: noisy(photo)})
     assert not any(verifier.verify(paths[2], paths[i]).is_copy for i in (3, 4))
     vecs = np.stack([unit([1, 0.01 * i, 0]) for i in (1, 2, 3, 4)])  # every pair a candidate
     groups = find_groups([1, 2, 3, 4], vecs, "copy", image_paths=paths, verifier=verifier)

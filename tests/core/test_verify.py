@@ -5,7 +5,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image, ImageDraw, ImageEnhance, ImageFilter, ImageFont, ImageOps
+from PIL import Image, ImageDraw, ImageEnhance, ImageFont, ImageOps
+
+from photo_edits import noisy, sharpened, vignetted, watermarked
 
 from mgdesk.core.verify import (BLOCKY, VERIFIER_VERSION, LocalFeatures, PairVerifier, Verdict, VerifyParams,
                                 pixel_map)
@@ -61,8 +63,8 @@ def test_a_copy_with_added_noise_is_still_a_copy(verifier):
     photo = ImageOps.exif_transpose(Image.open(DATA / "formats" / "camera" / "jpg" / "gps" / "DSCN0027.jpg")).convert("RGB")
     rng = np.random.default_rng(7)
     grain = np.asarray(photo, np.float32) + rng.normal(0, 10, (photo.height, photo.width, 1))
-    noisy = _reencoded(Image.fromarray(np.clip(grain, 0, 255).astype(np.uint8)), 90)
-    v = verifier.verify(photo, noisy)
+    grainy = _reencoded(Image.fromarray(np.clip(grain, 0, 255).astype(np.uint8)), 90)
+    v = verifier.verify(photo, grainy)
     assert v.is_copy, v.reason
 
 
@@ -147,36 +149,16 @@ def test_stickers_cover_detail_without_making_two_captures(verifier):
     assert v.is_copy, v.reason
 
 
-def _watermarked(photo: Image.Image) -> Image.Image:
-    """A stock-photo watermark: faint white text tiled over the whole photo."""
-    layer = Image.new("RGBA", photo.size, (0, 0, 0, 0))
-    draw = ImageDraw.Draw(layer)
-    font = ImageFont.load_default(size=photo.height // 14)
-    for y in range(0, photo.height, photo.height // 5):
-        for x in range(-(y % (photo.width // 3)), photo.width, photo.width // 3):
-            draw.text((x, y), "(c) studio", fill=(255, 255, 255, 90), font=font)
-    return Image.alpha_composite(photo.convert("RGBA"), layer).convert("RGB")
-
-
 def test_a_watermark_tiled_over_the_photo_is_laid_over_one_side_and_stays_a_copy(verifier):
     # the text disagrees with the photo in a fifth of the tiles, but only ever by adding detail
     # to the watermarked copy: that is content laid over it, not another shot
     photo = ImageOps.exif_transpose(Image.open(DATA / "formats" / "camera" / "jpg" / "gps" / "DSCN0027.jpg")).convert("RGB")
-    marked = _reencoded(_watermarked(photo), 90)
+    marked = _reencoded(watermarked(photo), 90)
     v = verifier.verify(photo, marked)
     assert v.is_copy and "laid over" in v.reason, v.reason
     # without setting the overlay aside, the same pair reads as two shots
     strict = PairVerifier(VerifyParams(min_added_side=1.01))
     assert not strict.verify(photo, marked).is_copy
-
-
-def _sharpened(photo: Image.Image) -> Image.Image:
-    return photo.filter(ImageFilter.UnsharpMask(radius=3, percent=180, threshold=2))
-
-
-def _noisy(photo: Image.Image) -> Image.Image:
-    grain = np.random.default_rng(0).normal(0, 10, (photo.height, photo.width, 1))
-    return Image.fromarray(np.clip(np.asarray(photo, np.float32) + grain, 0, 255).astype(np.uint8))
 
 
 def _explained_by(verifier, z: Image.Image, x: Image.Image, y: Image.Image) -> bool:
@@ -189,29 +171,21 @@ def _explained_by(verifier, z: Image.Image, x: Image.Image, y: Image.Image) -> b
 
 def test_two_edits_that_changed_the_same_places_differently_are_explained_by_their_photo(verifier):
     photo = ImageOps.exif_transpose(Image.open(DEV / "g0006_orig.jpg")).convert("RGB")
-    marked, sharp, noisy = _watermarked(photo), _sharpened(photo), _noisy(photo)
+    marked, sharp, grainy = watermarked(photo), sharpened(photo), noisy(photo)
     # against each other, the watermark's letters and the sharpened edges read as detail that
     # moved, and the watermark and the grain as detail each lacks...
     pair = verifier.verify(marked, sharp)
     assert not pair.is_copy and pair.against == "moved", pair.reason
-    pair = verifier.verify(marked, noisy)
+    pair = verifier.verify(marked, grainy)
     assert not pair.is_copy and pair.against == "lost", pair.reason
     # ...seen from the photo, each difference is one of them edited there
     assert _explained_by(verifier, photo, marked, sharp)
-    assert _explained_by(verifier, photo, marked, noisy)
-
-
-def _vignetted(photo: Image.Image) -> Image.Image:
-    h, w = photo.height, photo.width
-    y, x = np.ogrid[:h, :w]
-    r = np.sqrt(((x - w / 2) / (w / 2)) ** 2 + ((y - h / 2) / (h / 2)) ** 2)
-    gain = np.clip(1.0 - 0.6 * np.clip(r - 0.5, 0, None) ** 1.5, 0.3, 1.0)
-    return Image.fromarray((np.asarray(photo, np.float32) * gain[..., None]).astype(np.uint8))
+    assert _explained_by(verifier, photo, marked, grainy)
 
 
 def test_a_vignette_and_sharpening_move_tones_no_curve_maps_but_each_is_an_edit_of_the_photo(verifier):
     photo = ImageOps.exif_transpose(Image.open(DEV / "g0004_orig.jpg")).convert("RGB")
-    dark_corners, sharp = _vignetted(photo), _sharpened(photo)
+    dark_corners, sharp = vignetted(photo), sharpened(photo)
     pair = verifier.verify(dark_corners, sharp)
     assert not pair.is_copy and pair.against == "tones", pair.reason
     assert _explained_by(verifier, photo, dark_corners, sharp)
@@ -293,14 +267,6 @@ def test_a_rotated_copy_reports_the_rotation(verifier, tmp_path):
     assert v.turned
 
 
-def _vignetted(photo: Image.Image) -> Image.Image:
-    w, h = photo.size
-    y, x = np.ogrid[:h, :w]
-    r = np.sqrt(((x - w / 2) / (w / 2)) ** 2 + ((y - h / 2) / (h / 2)) ** 2)
-    gain = np.clip(1.0 - 0.6 * np.clip(r - 0.5, 0, None) ** 1.5, 0.3, 1.0)
-    return Image.fromarray((np.asarray(photo, np.float32) * gain[..., None]).astype(np.uint8))
-
-
 def _local_contrast(photo: Image.Image) -> Image.Image:
     import cv2
 
@@ -309,7 +275,7 @@ def _local_contrast(photo: Image.Image) -> Image.Image:
     return Image.fromarray(cv2.cvtColor(lab, cv2.COLOR_LAB2RGB))
 
 
-@pytest.mark.parametrize("edit", [_vignetted, _local_contrast])
+@pytest.mark.parametrize("edit", [vignetted, _local_contrast])
 def test_a_local_tone_edit_is_still_a_copy(verifier, edit):
     # a vignette or an "auto enhance" changes tones region by region: no one curve fits the
     # whole photo, one per region does
