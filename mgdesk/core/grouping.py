@@ -45,6 +45,10 @@ log = logging.getLogger(__name__)
 _MAX_FRAME_QUARRELS = 2
 #: "covers all of it": share of a photo's canvas inside the other image (resampling eats edges)
 _WHOLE = 0.98
+#: common copies asked to explain a pair's differences (PairVerifier.edits_explain), closest
+#: first: bounds the work in a large group (every edit of a photo in one library, in
+#: bench/unseen_edits.py: 3 lose a tenth of the pairs 8 find; 8 find all that any number does)
+_MAX_WITNESSES = 8
 #: a copy explains two others' differences only in a frame at least about as fine as theirs:
 #: at most this many of their working pixels to one of its own (a thumbnail hides motion)
 _FINER = 1.25
@@ -435,8 +439,11 @@ class _Context:
                 different_captures(self.shots.get(x), self.shots.get(y)) is not None:
             return False
         if not (v.undecided or v.edits_apart):  # evidence two edits can give: z must explain it
-            return any(self._link_known(x, z) and self._link_known(y, z) and self._explains(z, x, y)
-                       for z in members if z not in (x, y))
+            witnesses = [z for z in members if z not in (x, y) and self._link_known(x, z)
+                         and self._link_known(y, z) and self._may_explain(z, x, y)]
+            # each look costs an alignment of three photos: the likeliest originals first
+            witnesses.sort(key=lambda z: -min(self.cosine(x, z), self.cosine(y, z)))
+            return any(self._explains(z, x, y) for z in witnesses[:_MAX_WITNESSES])
         p = self.verifier.params
         overlapping = v.inliers >= p.min_inliers and v.inlier_ratio >= p.min_inlier_ratio
         # only links verified already: looking for a witness must not cost verifications (most
@@ -457,21 +464,27 @@ class _Context:
         return v is not None and (v.undecided or v.edits_apart or bool(v.against))
 
     def _explains(self, z: int, x: int, y: int) -> bool:
-        """Whether z, a verified copy of x and of y, explains where they differ (see
-        _vouched_for); memoised, as merges ask again."""
+        """Whether z, a verified copy of x and of y that _may_explain them, explains where they
+        differ (see _vouched_for); memoised, as merges ask again."""
         key = (z, min(x, y), max(x, y))
         got = self.explained.get(key)
         if got is None:
-            got = False
-            maps = [self._map(z, o) for o in (x, y)]
+            self._check_cancel()
             fz, fx, fy = self._features(z), self._features(x), self._features(y)
-            if all(m is not None for m in maps) and None not in (fz, fx, fy) and \
-                    all(self._shows_all_of(z, o) for o in (x, y)) and \
-                    all(np.sqrt(abs(np.linalg.det(m[:2, :2]))) <= _FINER for m in maps):
-                self._check_cancel()
-                got = self.verifier.edits_explain(fz, fx, fy, maps[0], maps[1])
+            got = None not in (fz, fx, fy) and \
+                self.verifier.edits_explain(fz, fx, fy, self._map(z, x), self._map(z, y))
             self.explained[key] = got
         return got
+
+    def _may_explain(self, z: int, x: int, y: int) -> bool:
+        """The cheap conditions of _explains: z shows all of x and of y, at least about as
+        finely as they do (from the verdicts alone)."""
+        for o in (x, y):
+            m = self._map(z, o)
+            if m is None or not self._shows_all_of(z, o) or \
+                    np.sqrt(abs(np.linalg.det(m[:2, :2]))) > _FINER:
+                return False
+        return True
 
     def _map(self, z: int, o: int) -> np.ndarray | None:
         """z's working pixels to o's, from their verdict (None: no transform or features)."""
