@@ -47,7 +47,7 @@ _MAX_FRAME_QUARRELS = 2
 _WHOLE = 0.98
 #: common copies asked to explain a pair's differences (PairVerifier.edits_explain), closest
 #: first: bounds the work in a large group (every edit of a photo in one library, in
-#: bench/unseen_edits.py: 3 lose a tenth of the pairs 8 find; 8 find all that any number does)
+#: bench/unseen_edits.py: 3 find 2 % fewer pairs than 8; 8 find all that any number does)
 _MAX_WITNESSES = 8
 #: a copy explains two others' differences only in a frame at least about as fine as theirs:
 #: at most this many of their working pixels to one of its own (a thumbnail hides motion)
