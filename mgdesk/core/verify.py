@@ -24,9 +24,9 @@ image still disagrees. The verifier measures both:
    amount of detail but it points differently, the picture itself moved: a subject between two
    frames, parallax, or real detail of a zoomed-in shot that an enlarged crop cannot have.
    Content laid over one image (a tiled watermark, a caption, stickers) disagrees with the
-   photo too, but one-sidedly: wherever the two differ, that image is the richer. Those tiles
-   are set aside and the rest must agree (two captures differ both ways: a subject leaves one
-   place and fills another).
+   photo too, but one-sidedly: wherever the two differ, that image is the richer, or flat
+   paint (a sticker's fill). Those tiles are set aside and the rest must agree (two captures
+   differ both ways: a subject leaves one place and fills another).
 5. Two photometric checks catch captures that align perfectly (tripod brackets, zoomed shots):
    an edit derives one image from the other, so detail is lost in one direction only, and a
    tone curve per region (8 x 8 cells) maps one onto the other: one curve for a brightness or
@@ -60,7 +60,7 @@ from PIL import Image, ImageOps
 log = logging.getLogger(__name__)
 
 #: Bump when the verdicts change, so cached verdicts are invalidated.
-VERIFIER_VERSION = "sift-grad-17"
+VERIFIER_VERSION = "sift-grad-18"
 
 FEATURE_SIDE = 640
 TILE = 16
@@ -429,8 +429,8 @@ class PairVerifier:
                               interpolation=cv2.INTER_AREA)
 
         vfrac = tiles((vx & vy).astype(np.float32))
-        fields = [_gradients(cv2.GaussianBlur(g.astype(np.float32), (0, 0), 1.5))
-                  for g in (gz, wx, wy)]
+        smooth = [cv2.GaussianBlur(g.astype(np.float32), (0, 0), 1.5) for g in (gz, wx, wy)]
+        fields = [_gradients(g) for g in smooth]
 
         def pair(i: int, j: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
             (ax, ay), (bx, by) = fields[i], fields[j]
@@ -438,7 +438,8 @@ class PairVerifier:
             like = np.abs(np.log((ea + 16.0) / (eb + 16.0))) < np.log(2.0)
             differ = use & (cos < p.tile_agree_cos)
             # as in _compare: detail laid over one image is not detail that moved
-            adder = _added_side(differ, ea, eb, p.min_added_side)
+            adder = _added_side(differ, ea, eb, p.min_added_side, _painted(ea, tiles(smooth[i])),
+                                _painted(eb, tiles(smooth[j])))
             moved = differ & like if adder is None else differ & like & ~adder
             return use, differ, moved
 
@@ -813,8 +814,8 @@ def _compare(tgt: np.ndarray, warped: np.ndarray, valid: np.ndarray, coverage: f
     # only: where the two disagree, that one is the richer nearly everywhere. Its tiles are set
     # aside and the rest must agree; "moved" detail is then detail of the photo that the
     # overlaid image lacks, since detail it gained is the overlay (see _added_side)
-    adder = _added_side(differ, ea, eb, p.min_added_side) if clipped <= p.max_clipped_share \
-        else None
+    adder = _added_side(differ, ea, eb, p.min_added_side, _painted(ea, tiles(t15)),
+                        _painted(eb, tiles(w15))) if clipped <= p.max_clipped_share else None
     if adder is not None:
         added = differ & adder & ~like
         rest = use & ~added
@@ -879,17 +880,24 @@ def _textured_tiles(ax: np.ndarray, ay: np.ndarray, bx: np.ndarray, by: np.ndarr
     return use, cos, ea, eb
 
 
-def _added_side(differ: np.ndarray, ea: np.ndarray, eb: np.ndarray, min_share: float
+def _added_side(differ: np.ndarray, ea: np.ndarray, eb: np.ndarray, min_share: float,
+                painted_a: np.ndarray | None = None, painted_b: np.ndarray | None = None
                 ) -> np.ndarray | None:
-    """Tiles where the image that gained detail is the richer one, when one image did.
+    """Tiles where the image that gained detail is the richer one (or is paint), when one
+    image did.
 
     An overlay (a watermark, a caption, stickers) is detail laid over one image: where the two
     disagree, that image has the more detail in at least min_share of the tiles (a tiled
     watermark in bench/unseen_edits.py: 0.93-1.00). Two captures differ both ways (a subject
     leaves one place and fills another; parallax moves detail): most nd-scenes pairs split
     0.5-0.7; the few above 0.9 are exposures, which clipping or lost detail tells apart, or
-    still disagree once the richer side's tiles are set aside. None when neither image gained
-    detail so (or nothing disagrees).
+    still disagree once the richer side's tiles are set aside. Opaque paint (a sticker's fill)
+    leaves that image flat where the photo had detail, and richer only along the outline: so
+    failing the first rule, the overlaid side is the one that is flat paint (painted_*, flat
+    mid-tone tiles) or richer where the other is not flat paint itself. A subject that moved
+    over a flat backdrop leaves such flat tiles in both images (where it was in each), so
+    neither side is paint there. None when neither image gained detail so (or nothing
+    disagrees).
     """
     n = int(differ.sum())
     if n == 0:
@@ -900,6 +908,11 @@ def _added_side(differ: np.ndarray, ea: np.ndarray, eb: np.ndarray, min_share: f
         return richer_b
     if 1.0 - share_b >= min_share:
         return ~richer_b
+    if painted_a is None or painted_b is None:
+        return None
+    for side in ((richer_b & ~painted_a) | painted_b, (~richer_b & ~painted_b) | painted_a):
+        if float((differ & side).sum() / n) >= min_share:
+            return side
     return None
 
 

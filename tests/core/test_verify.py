@@ -149,6 +149,37 @@ def test_stickers_cover_detail_without_making_two_captures(verifier):
     assert v.is_copy, v.reason
 
 
+def test_big_stickers_flatten_the_photo_under_them_and_stay_a_copy(verifier):
+    # inside a sticker the copy is flat where the photo had detail, along its outline it is the
+    # richer: both ways, but the flat side is paint laid over the copy, not another shot
+    photo = ImageOps.exif_transpose(Image.open(DEV / "g0002_orig.jpg")).convert("RGB")
+    stickered = photo.copy()
+    draw = ImageDraw.Draw(stickered)
+    rng = np.random.default_rng(3)
+    r = min(photo.size) // 6
+    for colour in ((255, 210, 0), (230, 40, 90), (40, 160, 255)):
+        x, y = rng.integers(r, photo.width - r), rng.integers(r, photo.height - r)
+        draw.ellipse((x - r, y - r, x + r, y + r), fill=colour, outline=(0, 0, 0), width=3)
+    v = verifier.verify(photo, stickered)
+    assert v.is_copy and "laid over" in v.reason, v.reason
+
+
+def test_a_subject_that_left_a_flat_backdrop_is_not_taken_for_paint(verifier):
+    # where the subject was, the second frame shows flat backdrop, as under a sticker; but the
+    # first frame is just as flat where the subject went: flat on both sides is two captures
+    floor = ImageOps.exif_transpose(Image.open(DEV / "g0001_orig.jpg")).convert("RGB").resize((640, 427))
+    subject = ImageOps.exif_transpose(Image.open(DEV / "g0010_orig.jpg")).convert("RGB").resize((150, 100))
+    backdrop = Image.new("RGB", floor.size, (128, 128, 128))
+    backdrop.paste(floor.crop((0, 235, 640, 427)), (0, 235))  # a textured floor that stays put
+    frames = []
+    for x in (120, 240):
+        frame = backdrop.copy()
+        frame.paste(subject, (x, 60))
+        frames.append(frame)
+    v = verifier.verify(*frames)
+    assert not v.is_copy, v.reason
+
+
 def test_a_watermark_tiled_over_the_photo_is_laid_over_one_side_and_stays_a_copy(verifier):
     # the text disagrees with the photo in a fifth of the tiles, but only ever by adding detail
     # to the watermarked copy: that is content laid over it, not another shot
