@@ -34,3 +34,16 @@ def vignetted(photo: Image.Image) -> Image.Image:
     r = np.sqrt(((x - w / 2) / (w / 2)) ** 2 + ((y - h / 2) / (h / 2)) ** 2)
     gain = np.clip(1.0 - 0.6 * np.clip(r - 0.5, 0, None) ** 1.5, 0.3, 1.0)
     return Image.fromarray((np.asarray(photo, np.float32) * gain[..., None]).astype(np.uint8))
+
+
+STICKER_COLOURS = ((255, 210, 0), (230, 40, 90), (40, 160, 255), (20, 200, 90))
+
+
+def stickered(photo: Image.Image, centres, radius: int) -> Image.Image:
+    """Round stickers (flat colour, a black outline) at the given centres, colours in turn."""
+    out = photo.copy()
+    draw = ImageDraw.Draw(out)
+    for (x, y), colour in zip(centres, STICKER_COLOURS):
+        draw.ellipse((x - radius, y - radius, x + radius, y + radius), fill=colour,
+                     outline=(0, 0, 0), width=3)
+    return out

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image, ImageOps
-from photo_edits import noisy, sharpened, watermarked
+from photo_edits import noisy, sharpened, stickered, watermarked
 
 from mgdesk.core.grouping import FeatureStore, Group, GroupingConfig, find_groups, verdict_key
 from mgdesk.core.verify import VERIFIER_VERSION, LocalFeatures, PairVerifier
@@ -149,20 +149,10 @@ def test_two_edits_that_disagree_too_much_with_each_other_share_the_original(tmp
     # stickers in two places on one copy, in two others on a thumbnail: each verifies against
     # the photo (detail laid over one side); against each other each covers what the other
     # shows, which no single overlay explains, but nothing moved and nothing is clipped
-    from PIL import ImageDraw
-
     photo = ImageOps.exif_transpose(Image.open(DEV / "g0001_orig.jpg")).convert("RGB")
     w, h, r = photo.width, photo.height, min(photo.size) // 10
-
-    def stickered(spots):
-        out = photo.copy()
-        draw = ImageDraw.Draw(out)
-        for (x, y), colour in spots:
-            draw.ellipse((x - r, y - r, x + r, y + r), fill=colour, outline=(0, 0, 0), width=3)
-        return out
-
-    first = stickered([((2 * r, 2 * r), (255, 210, 0)), ((w // 2, h // 2), (230, 40, 90))])
-    thumb = stickered([((w - 2 * r, h - 2 * r), (40, 160, 255)), ((w // 2, 2 * r), (20, 200, 90))])
+    first = stickered(photo, [(2 * r, 2 * r), (w // 2, h // 2)], r)
+    thumb = stickered(photo, [(w - 2 * r, h - 2 * r), (w // 2, 2 * r)], r)
     thumb.thumbnail((160, 160))
     paths = _saved(tmp_path, {1: photo, 2: first, 3: thumb})
     between = verifier.verify(paths[2], paths[3])

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageEnhance, ImageFont, ImageOps
 
-from photo_edits import noisy, sharpened, vignetted, watermarked
+from photo_edits import noisy, sharpened, stickered, vignetted, watermarked
 
 from mgdesk.core.verify import (BLOCKY, VERIFIER_VERSION, LocalFeatures, PairVerifier, Verdict, VerifyParams,
                                 pixel_map)
@@ -138,14 +138,10 @@ def test_stickers_cover_detail_without_making_two_captures(verifier):
     # detail is lost under the stickers and gained along their outlines: both ways, as between
     # two exposures, but a flat mid-tone patch is paint, not a clipped highlight or shadow
     photo = ImageOps.exif_transpose(Image.open(DEV / "g0001_orig.jpg")).convert("RGB")
-    stickered = photo.copy()
-    draw = ImageDraw.Draw(stickered)
     r = min(photo.size) // 10
-    for (x, y), colour in zip(((2 * r, 2 * r), (photo.width // 2, photo.height // 2),
-                               (photo.width - 2 * r, photo.height - 2 * r)),
-                              ((255, 210, 0), (230, 40, 90), (40, 160, 255))):
-        draw.ellipse((x - r, y - r, x + r, y + r), fill=colour, outline=(0, 0, 0), width=3)
-    v = verifier.verify(photo, stickered)
+    centres = ((2 * r, 2 * r), (photo.width // 2, photo.height // 2),
+               (photo.width - 2 * r, photo.height - 2 * r))
+    v = verifier.verify(photo, stickered(photo, centres, r))
     assert v.is_copy, v.reason
 
 
@@ -153,14 +149,10 @@ def test_big_stickers_flatten_the_photo_under_them_and_stay_a_copy(verifier):
     # inside a sticker the copy is flat where the photo had detail, along its outline it is the
     # richer: both ways, but the flat side is paint laid over the copy, not another shot
     photo = ImageOps.exif_transpose(Image.open(DEV / "g0002_orig.jpg")).convert("RGB")
-    stickered = photo.copy()
-    draw = ImageDraw.Draw(stickered)
-    rng = np.random.default_rng(3)
     r = min(photo.size) // 6
-    for colour in ((255, 210, 0), (230, 40, 90), (40, 160, 255)):
-        x, y = rng.integers(r, photo.width - r), rng.integers(r, photo.height - r)
-        draw.ellipse((x - r, y - r, x + r, y + r), fill=colour, outline=(0, 0, 0), width=3)
-    v = verifier.verify(photo, stickered)
+    rng = np.random.default_rng(3)
+    centres = [(rng.integers(r, photo.width - r), rng.integers(r, photo.height - r)) for _ in range(3)]
+    v = verifier.verify(photo, stickered(photo, centres, r))
     assert v.is_copy and "laid over" in v.reason, v.reason
 
 
