@@ -451,15 +451,15 @@ class PairVerifier:
         unexplained = int((differ & moved).sum())
         if unexplained / n > p.max_moved_detail and unexplained >= p.min_moved_tiles:
             return False
-        # detail lost to clipping where z has it, at _compare's finer scale
+        # tones, and detail lost to clipping where z has it, at _compare's finer scale
         blurred = [cv2.GaussianBlur(g.astype(np.float32), (0, 0), 1.0) for g in (gz, wx, wy)]
+        if not self._tones_explained(blurred, vx & vy):
+            return False
         energy = []
         for b in blurred:
             bx, by = _gradients(b)
             energy.append(tiles(bx * bx + by * by))
         ez, ex, ey = energy
-        if not self._tones_explained(blurred, vx & vy):
-            return False
         u = (vfrac > 0.95) & (np.maximum(ex, ey) > 64.0)
         if not u.any():
             return True
