@@ -471,8 +471,12 @@ class _Context:
         if got is None:
             self._check_cancel()
             fz, fx, fy = self._features(z), self._features(x), self._features(y)
-            got = None not in (fz, fx, fy) and \
-                self.verifier.edits_explain(fz, fx, fy, self._map(z, x), self._map(z, y))
+            try:
+                got = None not in (fz, fx, fy) and \
+                    self.verifier.edits_explain(fz, fx, fy, self._map(z, x), self._map(z, y))
+            except Exception as exc:  # a degenerate alignment: no witness, and the run goes on
+                log.warning("explaining %s and %s through %s failed: %s", x, y, z, exc)
+                got = False
             self.explained[key] = got
         return got
 
