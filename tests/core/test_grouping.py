@@ -162,13 +162,18 @@ def test_two_edits_that_disagree_too_much_with_each_other_share_the_original(tmp
     assert [g.members for g in groups] == [(1, 2, 3)]
 
 
+def _photo_and_three_edits(tmp_path) -> tuple[dict, np.ndarray]:
+    """A photo, watermarked, sharpened and grainy; vectors that make every pair a candidate."""
+    photo = ImageOps.exif_transpose(Image.open(DEV / "g0006_orig.jpg")).convert("RGB")
+    paths = _saved(tmp_path, {1: photo, 2: watermarked(photo), 3: sharpened(photo), 4: noisy(photo)})
+    return paths, np.stack([unit([1, 0.01 * i, 0]) for i in (1, 2, 3, 4)])
+
+
 def test_edits_that_changed_the_same_places_differently_share_their_photo(tmp_path, verifier):
     # a watermark, sharpening and grain: against each other, detail moved or went missing both
     # ways (as between two frames); seen from the photo, each is one edit
-    photo = ImageOps.exif_transpose(Image.open(DEV / "g0006_orig.jpg")).convert("RGB")
-    paths = _saved(tmp_path, {1: photo, 2: watermarked(photo), 3: sharpened(photo), 4: noisy(photo)})
+    paths, vecs = _photo_and_three_edits(tmp_path)
     assert not any(verifier.verify(paths[2], paths[i]).is_copy for i in (3, 4))
-    vecs = np.stack([unit([1, 0.01 * i, 0]) for i in (1, 2, 3, 4)])  # every pair a candidate
     groups = find_groups([1, 2, 3, 4], vecs, "copy", image_paths=paths, verifier=verifier)
     assert [g.members for g in groups] == [(1, 2, 3, 4)]
     # the group is anchored on the photo they were all verified with
@@ -282,6 +287,18 @@ def test_a_pair_whose_verification_fails_is_not_grouped_and_the_run_goes_on():
     assert find_groups([1, 2], vecs, "copy", image_paths=paths, photo_keys={1: "a", 2: "b"},
                        verdict_cache=cache, verifier=ExplodingVerifier()) == []
     assert cache.puts == 0  # a failure is not remembered as a verdict
+
+
+class VerifierThatCannotExplain(PairVerifier):
+    def edits_explain(self, *args):
+        raise np.linalg.LinAlgError("singular matrix")
+
+
+def test_a_witness_that_fails_to_explain_a_pair_is_no_witness_and_the_run_goes_on(tmp_path):
+    paths, vecs = _photo_and_three_edits(tmp_path)
+    groups = find_groups([1, 2, 3, 4], vecs, "copy", image_paths=paths,
+                         verifier=VerifierThatCannotExplain())
+    assert groups and all(len(g.members) < 4 for g in groups)
 
 
 class CountingVerifier(PairVerifier):
