@@ -458,8 +458,8 @@ class _Context:
         return v.covered_a if self._order(o, z)[0] == z else v.covered_b
 
     def _vouchable(self, x: int, y: int) -> bool:
-        """Refused without evidence of two captures, or on detail that does not line up: a
-        common copy may vouch for the pair (see _vouched_for)."""
+        """Refused without evidence of two captures, or on evidence that two edits can also
+        give (Verdict.against): a common copy may vouch for the pair (see _vouched_for)."""
         v = self.verdicts.get((x, y) if x < y else (y, x))
         return v is not None and (v.undecided or v.edits_apart or bool(v.against))
 

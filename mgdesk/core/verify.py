@@ -50,7 +50,6 @@ import os
 import struct
 from dataclasses import dataclass, field
 from functools import cached_property
-from pathlib import Path
 from typing import Callable, Union
 
 import cv2
@@ -419,47 +418,29 @@ class PairVerifier:
         gz = z.gray.astype(np.float32)
         wx, vx, _ = _warp_onto(x.gray, np.linalg.inv(z_to_x), gz.shape)
         wy, vy, _ = _warp_onto(y.gray, np.linalg.inv(z_to_y), gz.shape)
-        th, tw = gz.shape
-        ny, nx = th // TILE, tw // TILE
-        if ny == 0 or nx == 0:
+        tiles = _tiler(gz.shape)
+        if tiles is None:
             return False
-
-        def tiles(a: np.ndarray) -> np.ndarray:
-            return cv2.resize(np.ascontiguousarray(a[: ny * TILE, : nx * TILE]), (nx, ny),
-                              interpolation=cv2.INTER_AREA)
-
         vfrac = tiles((vx & vy).astype(np.float32))
-        smooth = [cv2.GaussianBlur(g.astype(np.float32), (0, 0), 1.5) for g in (gz, wx, wy)]
-        fields = [_gradients(g) for g in smooth]
-
-        def pair(i: int, j: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-            (ax, ay), (bx, by) = fields[i], fields[j]
-            use, cos, ea, eb = _textured_tiles(ax, ay, bx, by, vfrac, tiles)
-            like = np.abs(np.log((ea + 16.0) / (eb + 16.0))) < np.log(2.0)
-            differ = use & (cos < p.tile_agree_cos)
-            # as in _compare: detail laid over one image is not detail that moved
-            adder = _added_side(differ, ea, eb, p.min_added_side, _painted(ea, tiles(smooth[i])),
-                                _painted(eb, tiles(smooth[j])))
-            moved = differ & like if adder is None else differ & like & ~adder
-            return use, differ, moved
-
-        use, differ, _ = pair(1, 2)
-        n = int(use.sum())
+        # sigma 1 and 1.5 (cascaded), as _compare smooths
+        blurred = [cv2.GaussianBlur(g.astype(np.float32), (0, 0), 1.0) for g in (gz, wx, wy)]
+        sz, sx, sy = (cv2.GaussianBlur(b, (0, 0), 1.118) for b in blurred)
+        between = _tile_diff(sx, sy, vfrac, tiles, p)
+        n = int(between.use.sum())
         if n < p.min_tiles:
             return False
-        moved = pair(0, 1)[2] | pair(0, 2)[2]
-        unexplained = int((differ & moved).sum())
+
+        def moved_from_z(o: np.ndarray) -> np.ndarray:  # as in _compare: overlays did not move
+            d = _tile_diff(sz, o, vfrac, tiles, p)
+            return d.moved(d.overlay_side(p.min_added_side))
+
+        unexplained = int((between.differ & (moved_from_z(sx) | moved_from_z(sy))).sum())
         if unexplained / n > p.max_moved_detail and unexplained >= p.min_moved_tiles:
             return False
         # tones, and detail lost to clipping where z has it, at _compare's finer scale
-        blurred = [cv2.GaussianBlur(g.astype(np.float32), (0, 0), 1.0) for g in (gz, wx, wy)]
         if not self._tones_explained(blurred, vx & vy):
             return False
-        energy = []
-        for b in blurred:
-            bx, by = _gradients(b)
-            energy.append(tiles(bx * bx + by * by))
-        ez, ex, ey = energy
+        ez, ex, ey = (_energy(b, tiles) for b in blurred)
         u = (vfrac > 0.95) & (np.maximum(ex, ey) > 64.0)
         if not u.any():
             return True
@@ -784,15 +765,9 @@ def _compare(tgt: np.ndarray, warped: np.ndarray, valid: np.ndarray, coverage: f
     tone_shift — median grey-level difference over the overlap: how far a brightness or contrast
     edit moved the tones (robust to a caption or a blur, which move few pixels).
     """
-    th, tw = tgt.shape
-    ny, nx = th // TILE, tw // TILE
-    if ny == 0 or nx == 0 or not valid.any():
+    tiles = _tiler(tgt.shape)
+    if tiles is None or not valid.any():
         return _Comparison(0.0, 0, coverage, 1.0, 1.0, 0.0)
-
-    def tiles(x: np.ndarray) -> np.ndarray:  # per-tile means (area resize = exact block mean)
-        return cv2.resize(np.ascontiguousarray(x[: ny * TILE, : nx * TILE]), (nx, ny),
-                          interpolation=cv2.INTER_AREA)
-
     vfrac = tiles(valid.astype(np.float32))
     t32, w32 = tgt.astype(np.float32), warped.astype(np.float32)
     # sigma 1.0 smoothing, and 1.5 by cascading (Gaussians compose: 1.0² + 1.118² = 1.5²)
@@ -800,41 +775,33 @@ def _compare(tgt: np.ndarray, warped: np.ndarray, valid: np.ndarray, coverage: f
     t15, w15 = cv2.GaussianBlur(t1, (0, 0), 1.118), cv2.GaussianBlur(w1, (0, 0), 1.118)
 
     # agreement of the gradient fields (blind to brightness/contrast/tone edits)
-    ax, ay = _gradients(t15)
-    bx, by = _gradients(w15)
-    use, cos, ea, eb = _textured_tiles(ax, ay, bx, by, vfrac, tiles)
+    d = _tile_diff(t15, w15, vfrac, tiles, p)
+    use, differ = d.use, d.differ
     n = int(use.sum())
-    differ = use & (cos < p.tile_agree_cos)
-    like = np.abs(np.log((ea + 16.0) / (eb + 16.0))) < np.log(2.0)  # detail of like strength
     # whether clipping is where they disagree: two exposures (the darker frame is the richer
     # one wherever the brighter is blown out), not detail laid over one of them
-    clip = _clipped(ea, tiles(t15)) | _clipped(eb, tiles(w15))
+    clip = _clipped(d.ea, d.mean_a) | _clipped(d.eb, d.mean_b)
     clipped = float((differ & clip).sum() / max(int(differ.sum()), 1))
     # content laid over the photo (a watermark, a caption, stickers) adds detail to one image
     # only: where the two disagree, that one is the richer nearly everywhere. Its tiles are set
     # aside and the rest must agree; "moved" detail is then detail of the photo that the
     # overlaid image lacks, since detail it gained is the overlay (see _added_side)
-    adder = _added_side(differ, ea, eb, p.min_added_side, _painted(ea, tiles(t15)),
-                        _painted(eb, tiles(w15))) if clipped <= p.max_clipped_share else None
+    adder = d.overlay_side(p.min_added_side) if clipped <= p.max_clipped_share else None
     if adder is not None:
-        added = differ & adder & ~like
+        added = differ & adder & ~d.like
         rest = use & ~added
-        agree = float((cos[rest] >= p.tile_agree_cos).mean()) if rest.any() else 0.0
-        moved_tiles = use & like & differ & ~adder
+        agree = float((d.cos[rest] >= p.tile_agree_cos).mean()) if rest.any() else 0.0
         overlay = float(added.sum() / n)
     else:
-        agree = float((cos[use] >= p.tile_agree_cos).mean()) if n else 0.0
-        moved_tiles = use & like & differ
+        agree = float((d.cos[use] >= p.tile_agree_cos).mean()) if n else 0.0
         overlay = 0.0
-    moved = float(moved_tiles.sum() / n) if n else 0.0
+    moved = float(d.moved(adder).sum() / n) if n else 0.0
     if n < p.min_tiles or agree < p.min_agree_fraction:
         # already not a copy: skip the photometric checks
         return _Comparison(agree, n, coverage, 0.0, 0.0, moved, clipped=clipped, overlay=overlay)
 
     # detail lost in both directions
-    ax, ay = _gradients(t1)
-    bx, by = _gradients(w1)
-    ea, eb = tiles(ax * ax + ay * ay), tiles(bx * bx + by * by)
+    ea, eb = _energy(t1, tiles), _energy(w1, tiles)
     u = (vfrac > 0.95) & (np.maximum(ea, eb) > 64.0)
     if u.any():
         ratio = np.log((ea[u] + 16.0) / (eb[u] + 16.0))
@@ -864,20 +831,65 @@ def _gradients(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return cv2.Sobel(x, cv2.CV_32F, 1, 0), cv2.Sobel(x, cv2.CV_32F, 0, 1)
 
 
-def _textured_tiles(ax: np.ndarray, ay: np.ndarray, bx: np.ndarray, by: np.ndarray,
-                    vfrac: np.ndarray, tiles: Callable[[np.ndarray], np.ndarray]
-                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(tiles to compare, cosine of the two gradient fields, energy of each) per tile.
+def _energy(x: np.ndarray, tiles: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+    """Gradient energy per tile."""
+    gx, gy = _gradients(x)
+    return tiles(gx * gx + gy * gy)
+
+
+def _tiler(shape: tuple[int, ...]) -> Callable[[np.ndarray], np.ndarray] | None:
+    """Per-tile means (TILE px squares) of images of `shape`: area resize = exact block mean.
+    None when no whole tile fits."""
+    ny, nx = shape[0] // TILE, shape[1] // TILE
+    if ny == 0 or nx == 0:
+        return None
+
+    def tiles(x: np.ndarray) -> np.ndarray:
+        return cv2.resize(np.ascontiguousarray(x[: ny * TILE, : nx * TILE]), (nx, ny),
+                          interpolation=cv2.INTER_AREA)
+
+    return tiles
+
+
+@dataclass(frozen=True)
+class _TileDiff:
+    """Two aligned images compared tile by tile through their gradient fields (_tile_diff)."""
+
+    use: np.ndarray  # textured tiles to compare
+    cos: np.ndarray  # cosine of the two gradient fields
+    ea: np.ndarray  # gradient energy of each
+    eb: np.ndarray
+    differ: np.ndarray  # compared tiles whose gradients disagree
+    like: np.ndarray  # detail of like strength (energies within 2x)
+    mean_a: np.ndarray  # mean grey level of each
+    mean_b: np.ndarray
+
+    def overlay_side(self, min_share: float) -> np.ndarray | None:
+        """The tiles of the image content was laid over, when one was (see _added_side)."""
+        return _added_side(self.differ, self.ea, self.eb, min_share,
+                           _painted(self.ea, self.mean_a), _painted(self.eb, self.mean_b))
+
+    def moved(self, overlay: np.ndarray | None) -> np.ndarray:
+        """Disagreeing tiles with detail of like strength, but for content laid over one image:
+        what a moving subject or parallax leaves."""
+        return self.differ & self.like if overlay is None else self.differ & self.like & ~overlay
+
+
+def _tile_diff(a: np.ndarray, b: np.ndarray, vfrac: np.ndarray,
+               tiles: Callable[[np.ndarray], np.ndarray], p: VerifyParams) -> _TileDiff:
+    """Compare two aligned, smoothed images tile by tile (vfrac: each tile's valid share).
 
     Detail counts only above the grain the two images do not share (noise an edit added): the
     median energy of their gradient difference where one of them is flat, near 0 for clean
     copies, and for two exposures too (a contrast change moves no flat tile)."""
+    (ax, ay), (bx, by) = _gradients(a), _gradients(b)
     ea, eb = tiles(ax * ax + ay * ay), tiles(bx * bx + by * by)
     cos = tiles(ax * bx + ay * by) / np.sqrt(ea * eb + 1e-6)
     flat = (vfrac > 0.95) & (np.minimum(ea, eb) < 64.0)
     grain = float(np.median(tiles((ax - bx) ** 2 + (ay - by) ** 2)[flat])) if flat.sum() >= 16 else 0.0
     use = (vfrac > 0.95) & (np.maximum(ea, eb) > max(64.0, GRAIN_FACTOR * grain))
-    return use, cos, ea, eb
+    like = np.abs(np.log((ea + 16.0) / (eb + 16.0))) < np.log(2.0)
+    return _TileDiff(use, cos, ea, eb, use & (cos < p.tile_agree_cos), like, tiles(a), tiles(b))
 
 
 def _added_side(differ: np.ndarray, ea: np.ndarray, eb: np.ndarray, min_share: float,
