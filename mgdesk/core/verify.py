@@ -59,7 +59,7 @@ from PIL import Image, ImageOps
 log = logging.getLogger(__name__)
 
 #: Bump when the verdicts change, so cached verdicts are invalidated.
-VERIFIER_VERSION = "sift-grad-18"
+VERIFIER_VERSION = "sift-grad-19"
 
 FEATURE_SIDE = 640
 TILE = 16
@@ -251,7 +251,9 @@ class Verdict:
     # "moved" (detail of like strength does not line up, clipping not where they differ: a
     # moving subject, or a watermark against a sharpened copy), "lost" (each has detail the
     # other lacks: two exposures, or noise against a watermark), "tones" (no tone curve maps
-    # one onto the other: other light, or a vignette against a sharpened copy). A copy of both
+    # one onto the other: other light, or a vignette against a sharpened copy), "geometry"
+    # (matched points disagree by up to twice max_match_error: parallax, or two edits each
+    # within the limit of one photo, a noisy copy against a stretched one). A copy of both
     # can tell which (PairVerifier.edits_explain); "" otherwise
     against: str = ""
     # the fitted transform, a's working pixels to b's (b mirrored first when `mirrored`): row-major
@@ -504,10 +506,14 @@ class PairVerifier:
         if e.tiles < p.min_tiles:
             return Verdict(False, score, n_in, ratio, residual, transform,
                            "too little texture in the overlap to compare", undecided=True, **fitted)
-        if e.match_error > p.max_match_error * (2.0 if e.coarse else 1.0):
+        limit = p.max_match_error * (2.0 if e.coarse else 1.0)
+        if e.match_error > limit:
+            # two edits of one photo each within the limit of it can add up to twice as much
+            # against each other (a noisy copy against a stretched one): a common copy may tell
             return Verdict(False, score, n_in, ratio, residual, transform,
                            f"matched points disagree by {e.match_error:.2f} px after alignment "
-                           "(parallax or another capture)", **fitted)
+                           "(parallax or another capture)",
+                           against="geometry" if e.match_error <= 2.0 * limit else "", **fitted)
         if e.agree < p.min_agree_fraction:
             moved = e.moved_detail > p.max_moved_detail and e.moved_tiles >= p.min_moved_tiles
             return Verdict(False, score, n_in, ratio, residual, transform,

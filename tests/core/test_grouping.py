@@ -427,3 +427,18 @@ def test_two_differently_framed_copies_join_their_original_in_one_group(tmp_path
     groups = find_groups([1, 2, 3], vecs, "copy", image_paths=paths, verifier=verifier)
     assert [g.members for g in groups] == [(1, 2, 3)]
     assert groups[0].photo[1] == 1.0 and groups[0].photo[2] < 0.9 and groups[0].photo[3] < 0.9
+
+
+def test_a_grainy_and_a_stretched_copy_whose_alignment_errors_add_up_share_their_photo(tmp_path, verifier):
+    # grain moves each matched point a little, a stretch resamples it: each copy aligns with the
+    # photo within the limit, but against each other their errors add up past it (as parallax
+    # would); the photo both align with shows them as one capture
+    photo = ImageOps.exif_transpose(Image.open(DEV / "g0051_orig.jpg")).convert("RGB")
+    stretched = photo.resize((photo.width, round(photo.height * 0.75)), Image.Resampling.LANCZOS)
+    paths = _saved(tmp_path, {1: photo, 2: noisy(photo), 3: stretched})
+    between = verifier.verify(paths[2], paths[3])
+    assert not between.is_copy and between.against == "geometry", between.reason
+    assert verifier.verify(paths[1], paths[2]).is_copy and verifier.verify(paths[1], paths[3]).is_copy
+    vecs = np.stack([unit([1, 0.01 * i, 0]) for i in (1, 2, 3)])
+    groups = find_groups([1, 2, 3], vecs, "copy", image_paths=paths, verifier=verifier)
+    assert [g.members for g in groups] == [(1, 2, 3)]

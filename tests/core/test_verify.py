@@ -1,6 +1,7 @@
 """Copy verification on real photos: edits of one capture verify, other shots of a scene do not."""
 
 import io
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -385,3 +386,13 @@ def test_features_can_be_pickled_for_another_process(verifier):
     fa = verifier.features(DEV / "g0002_orig.jpg")
     back = pickle.loads(pickle.dumps(fa))
     np.testing.assert_array_equal(back.raw, fa.raw)
+
+
+def test_points_that_disagree_by_up_to_twice_the_limit_leave_the_pair_to_a_common_copy(verifier):
+    # two edits, each aligned with their photo within the limit, can add up to twice it against
+    # each other; beyond that it is parallax, which no common copy can explain
+    limit = verifier.params.max_match_error
+    evidence = verifier.evidence(DEV / "g0001_orig.jpg", DEV / "g0001_resize_small.jpg")
+    near, far = (verifier.decide(replace(evidence, match_error=m * limit)) for m in (1.5, 2.5))
+    assert not near.is_copy and near.against == "geometry"
+    assert not far.is_copy and far.against == "" and not (far.undecided or far.edits_apart)
