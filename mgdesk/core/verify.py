@@ -415,6 +415,9 @@ class PairVerifier:
         curve from z (a vignette, sharpening halos); where both follow a curve from z, curves
         compose into one unless a curve flattened detail (clipping, posterising), so what is
         off there counts (max_tone_outliers, as for a pair).
+
+        Each two of the three are compared as their pair was: coarser where one of them is
+        heavily compressed (a JPEG at quality 10), whose blocks are not detail.
         """
         p = self.params
         gz = z.gray.astype(np.float32)
@@ -424,19 +427,33 @@ class PairVerifier:
         if tiles is None:
             return False
         vfrac = tiles((vx & vy).astype(np.float32))
-        # sigma 1 and 1.5 (cascaded), as _compare smooths
-        blurred = [cv2.GaussianBlur(g.astype(np.float32), (0, 0), 1.0) for g in (gz, wx, wy)]
-        sz, sx, sy = (cv2.GaussianBlur(b, (0, 0), 1.118) for b in blurred)
+        views = [gz, wx.astype(np.float32), wy.astype(np.float32)]
+        blocky = [f.blockiness >= BLOCKY for f in (z, x, y)]
+        cache: dict[bool, tuple[list[np.ndarray], list[np.ndarray]]] = {}
+
+        def smoothed(i: int, j: int) -> tuple[list[np.ndarray], list[np.ndarray]]:
+            """(z, x, y) at sigma 1 and 1.5 (cascaded, as _compare smooths) for comparing the
+            i-th with the j-th: first blurred to the detail a heavily compressed image still
+            carries when either is one, as their pair was compared."""
+            coarse = blocky[i] or blocky[j]
+            if coarse not in cache:
+                base = [cv2.GaussianBlur(g, (0, 0), COARSE_SIGMA) for g in views] if coarse else views
+                fine = [cv2.GaussianBlur(g, (0, 0), 1.0) for g in base]
+                cache[coarse] = fine, [cv2.GaussianBlur(g, (0, 0), 1.118) for g in fine]
+            return cache[coarse]
+
+        blurred, (_, sx, sy) = smoothed(1, 2)
         between = _tile_diff(sx, sy, vfrac, tiles, p)
         n = int(between.use.sum())
         if n < p.min_tiles:
             return False
 
-        def moved_from_z(o: np.ndarray) -> np.ndarray:  # as in _compare: overlays did not move
-            d = _tile_diff(sz, o, vfrac, tiles, p)
+        def moved_from_z(i: int) -> np.ndarray:  # as in _compare: overlays did not move
+            s = smoothed(0, i)[1]
+            d = _tile_diff(s[0], s[i], vfrac, tiles, p)
             return d.moved(d.overlay_side(p.min_added_side))
 
-        unexplained = int((between.differ & (moved_from_z(sx) | moved_from_z(sy))).sum())
+        unexplained = int((between.differ & (moved_from_z(1) | moved_from_z(2))).sum())
         if unexplained / n > p.max_moved_detail and unexplained >= p.min_moved_tiles:
             return False
         # tones, and detail lost to clipping where z has it, at _compare's finer scale
