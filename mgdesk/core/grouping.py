@@ -52,8 +52,16 @@ _MAX_WITNESSES = 8
 #: a copy explains two others' differences only in a frame at least about as fine as theirs:
 #: at most this many of their working pixels to one of its own (a thumbnail hides motion)
 _FINER = 1.25
+#: a copy whose working image is coarser than the crops it is asked to explain is looked at
+#: closer, from its file, up to this many times its working side (and what the file holds)
+_CLOSER = 4.0
 
 LEVELS = ("copy", "similar")
+
+
+def _scale(m: np.ndarray) -> float:
+    """How many of the target's pixels a map takes one source pixel to (linear, on average)."""
+    return float(np.sqrt(abs(np.linalg.det(m[:2, :2]))))
 
 
 @dataclass(frozen=True)
@@ -304,6 +312,7 @@ class _Context:
         self.cos_memo: dict[tuple[int, int], float] = {}
         self.verdicts: dict[tuple[int, int], Verdict] = {}
         self.explained: dict[tuple[int, int, int], bool] = {}  # see _explains
+        self.closer: OrderedDict[tuple[int, int], LocalFeatures | None] = OrderedDict()  # see _closer_look
         # no pair below this cosine can be linked at this level
         self.floor = config.copy_candidate_cosine if level == "copy" else \
             min(config.copy_candidate_cosine, config.similar_pair_floor)
@@ -465,28 +474,56 @@ class _Context:
 
     def _explains(self, z: int, x: int, y: int) -> bool:
         """Whether z, a verified copy of x and of y that _may_explain them, explains where they
-        differ (see _vouched_for); memoised, as merges ask again."""
+        differ (see _vouched_for), looked at closer where they are crops shown larger than it
+        is (_closer_look); memoised, as merges ask again."""
         key = (z, min(x, y), max(x, y))
         got = self.explained.get(key)
         if got is None:
             self._check_cancel()
             fz, fx, fy = self._features(z), self._features(x), self._features(y)
             try:
-                got = None not in (fz, fx, fy) and \
-                    self.verifier.edits_explain(fz, fx, fy, self._map(z, x), self._map(z, y))
+                got = False
+                if None not in (fz, fx, fy):
+                    zx, zy = self._map(z, x), self._map(z, y)
+                    need = max(_scale(zx), _scale(zy))
+                    if need > _FINER:  # x or y is finer than z's working image: look closer
+                        fz, to_closer = self._closer_look(z, fz, need)
+                        zx, zy = zx @ np.linalg.inv(to_closer), zy @ np.linalg.inv(to_closer)
+                    got = _scale(zx) <= _FINER and _scale(zy) <= _FINER and \
+                        self.verifier.edits_explain(fz, fx, fy, zx, zy)
             except Exception as exc:  # a degenerate alignment: no witness, and the run goes on
                 log.warning("explaining %s and %s through %s failed: %s", x, y, z, exc)
                 got = False
             self.explained[key] = got
         return got
 
+    def _closer_look(self, z: int, fz: LocalFeatures, need: float) -> tuple[LocalFeatures, np.ndarray]:
+        """z read again from its file at `need` times its working side (as far as the file holds
+        detail; a few kept), and the map from its working pixels to that image's."""
+        side = int(np.ceil(max(fz.width, fz.height) * need))
+        key = (z, side)
+        if key not in self.closer:
+            path = self.paths.get(z)
+            try:
+                self.closer[key] = self.verifier.closer_look(path, side) if path else None
+            except Exception as exc:  # unreadable now: it cannot look closer
+                log.warning("cannot read %s again for a closer look: %s", path, exc)
+                self.closer[key] = None
+            while len(self.closer) > 4:
+                self.closer.popitem(last=False)
+        self.closer.move_to_end(key)
+        closer = self.closer[key]
+        if closer is None:
+            return fz, np.eye(3)
+        sx, sy = closer.width / fz.width, closer.height / fz.height  # pixel centres scale about -0.5
+        return closer, np.array([[sx, 0.0, 0.5 * sx - 0.5], [0.0, sy, 0.5 * sy - 0.5], [0.0, 0.0, 1.0]])
+
     def _may_explain(self, z: int, x: int, y: int) -> bool:
-        """The cheap conditions of _explains: z shows all of x and of y, at least about as
-        finely as they do (from the verdicts alone)."""
+        """The cheap conditions of _explains: z shows all of x and of y, at about their detail
+        or at most _CLOSER times coarser (from the verdicts alone)."""
         for o in (x, y):
             m = self._map(z, o)
-            if m is None or not self._shows_all_of(z, o) or \
-                    np.sqrt(abs(np.linalg.det(m[:2, :2]))) > _FINER:
+            if m is None or not self._shows_all_of(z, o) or _scale(m) > _CLOSER:
                 return False
         return True
 

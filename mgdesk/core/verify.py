@@ -336,6 +336,15 @@ class PairVerifier:
         return LocalFeatures(width=gray.shape[1], height=gray.shape[0], points=pts, raw=raw,
                              gray=gray)
 
+    def closer_look(self, path: str | os.PathLike, side: int) -> "LocalFeatures":
+        """The luminance of one photo at up to `side` px on its long side (no larger than the
+        file holds), without keypoints: a common copy seen at the detail of the edits it is
+        asked to explain (edits_explain), when those are crops shown larger than it is."""
+        gray = np.asarray(_load(path, side).convert("L"), dtype=np.uint8)
+        return LocalFeatures(width=gray.shape[1], height=gray.shape[0],
+                             points=np.zeros((0, 2), np.float32), raw=np.zeros((0, 128), np.uint8),
+                             gray=gray)
+
     # -- per pair ------------------------------------------------------------------------
     def evidence(self, a: ImageLike, b: ImageLike) -> "Evidence":
         """The measurements behind a verdict (geometry, overlap, aligned agreement)."""

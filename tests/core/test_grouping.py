@@ -14,6 +14,7 @@ from mgdesk.core.verify import VERIFIER_VERSION, LocalFeatures, PairVerifier
 
 DEV = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "nd-dev" / "images"
 PHOTOS = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "photos"
+CAMERA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "formats" / "camera" / "jpg"
 
 
 def fake_vector(im: Image.Image) -> np.ndarray:
@@ -455,3 +456,41 @@ def test_a_heavily_compressed_copy_and_a_watermarked_one_share_their_photo(tmp_p
     vecs = np.stack([unit([1, 0.01 * i, 0]) for i in (1, 2, 3)])
     groups = find_groups([1, 2, 3], vecs, "copy", image_paths=paths, verifier=verifier)
     assert [g.members for g in groups] == [(1, 2, 3)]
+
+
+def test_a_crop_shown_larger_than_its_photo_s_working_image_is_explained_from_the_file(tmp_path, verifier):
+    # the photo is larger than the verifier's working side, so a heavy crop of it is seen at
+    # finer detail than the whole photo is: the photo vouches for the crop and a stickered copy
+    # (each lacks detail the other has) only when read again at the crop's detail
+    photo = ImageOps.exif_transpose(Image.open(CAMERA / "exif-org" / "fujifilm-dx10.jpg")).convert("RGB")
+    w, h = photo.size
+    assert max(w, h) > verifier.feature_side
+    crop = photo.crop((w - int(w * 0.67), 0, w, int(h * 0.67)))
+    stuck = stickered(photo, [(806, 237), (171, 259), (436, 577)], min(w, h) // 10)
+    paths = {}
+    for i, im in {1: photo, 2: crop, 3: stuck}.items():
+        paths[i] = str(tmp_path / f"{i}.jpg")
+        im.save(paths[i], quality=90)
+    between = verifier.verify(paths[2], paths[3])
+    assert not between.is_copy and between.against, between.reason
+    vecs = np.stack([unit([1, 0.01 * i, 0]) for i in (1, 2, 3)])
+    groups = find_groups([1, 2, 3], vecs, "copy", image_paths=paths, verifier=verifier)
+    assert [g.members for g in groups] == [(1, 2, 3)]
+
+
+def test_a_thumbnail_is_no_witness_for_a_subject_that_moved_between_two_frames(tmp_path, verifier):
+    # a thumbnail of one frame is a verified copy of both (too small to see the motion); its
+    # file holds no finer detail to look at, so it cannot vouch for the two frames
+    photo = ImageOps.exif_transpose(Image.open(DEV / "g0001_orig.jpg")).convert("RGB")
+    w, h = photo.size
+    box = (w // 3, h // 3, w // 3 + w // 4, h // 3 + w // 4)
+    moved = photo.copy()
+    moved.paste(photo.crop(box), (box[0] + w // 40, box[1] + w // 80))
+    thumb = photo.copy()
+    thumb.thumbnail((160, 160))
+    paths = _saved(tmp_path, {1: thumb, 2: photo, 3: moved})
+    assert verifier.verify(paths[1], paths[2]).is_copy and verifier.verify(paths[1], paths[3]).is_copy
+    assert verifier.verify(paths[2], paths[3]).against == "moved"
+    vecs = np.stack([unit([1, 0.01 * i, 0]) for i in (1, 2, 3)])
+    groups = find_groups([1, 2, 3], vecs, "copy", image_paths=paths, verifier=verifier)
+    assert not any({2, 3} <= set(g.members) for g in groups)
