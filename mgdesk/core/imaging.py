@@ -184,6 +184,9 @@ class ImageInfo:
     camera: str | None  # "Make Model", de-duplicated and cleaned
     exif_fields: int  # number of EXIF tags: a proxy for "which copy kept the richer metadata"
     shot: str | None = None  # capture signature (mgdesk.core.shots): tells a burst frame from an edit
+    # the IJG quality (1-100) a JPEG's luminance quantisation table corresponds to; None when
+    # not a JPEG. Heavily compressed copies are compared at the detail they still carry
+    jpeg_quality: int | None = None
 
 
 @dataclass
@@ -427,8 +430,32 @@ def _info_from_pillow(im: Image.Image) -> tuple[ImageInfo, Image.Transpose | Non
         camera=_camera(exif),
         exif_fields=_count_exif(exif, is_tiff=im.format == "TIFF"),
         shot=_shot(exif),
+        jpeg_quality=jpeg_quality(im),
     )
     return info, _TRANSPOSE.get(pending) if pending else None
+
+
+#: the luminance quantisation table of the IJG reference encoder at quality 50 (JPEG Annex K)
+_IJG_LUMINANCE = (16, 11, 10, 16, 24, 40, 51, 61, 12, 12, 14, 19, 26, 58, 60, 55, 14, 13, 16, 24,
+                  40, 57, 69, 56, 14, 17, 22, 29, 51, 87, 80, 62, 18, 22, 37, 56, 68, 109, 103, 77,
+                  24, 35, 55, 64, 81, 104, 113, 92, 49, 64, 78, 87, 103, 121, 120, 101, 72, 92, 95,
+                  98, 112, 100, 103, 99)
+
+
+def jpeg_quality(im: Image.Image) -> int | None:
+    """The IJG quality whose scaling of the reference table matches the image's luminance table
+    on average (other encoders' tables come out at a comparable figure); None when the image is
+    not a JPEG or its tables cannot be read."""
+    try:
+        tables = getattr(im, "quantization", None)
+        table = tables.get(0) if isinstance(tables, dict) else None
+        if not table or len(table) != 64:
+            return None
+        scale = 100.0 * sum(table) / sum(_IJG_LUMINANCE)  # IJG: 5000/q below 50, 200-2q above
+    except Exception:  # noqa: BLE001 - odd files: "not known" is the answer
+        return None
+    q = 5000.0 / scale if scale > 100.0 else (200.0 - scale) / 2.0
+    return int(min(100, max(1, round(q))))
 
 
 # --------------------------------------------------------------------------------------------

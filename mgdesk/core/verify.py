@@ -56,10 +56,12 @@ import cv2
 import numpy as np
 from PIL import Image, ImageOps
 
+from mgdesk.core.imaging import jpeg_quality, load_image
+
 log = logging.getLogger(__name__)
 
 #: Bump when the verdicts change, so cached verdicts are invalidated.
-VERIFIER_VERSION = "sift-grad-19"
+VERIFIER_VERSION = "sift-grad-20"
 
 FEATURE_SIDE = 640
 TILE = 16
@@ -69,6 +71,10 @@ GRAIN_FACTOR = 4.0
 #: heavily compressed (quality ~25 and below; camera and web JPEGs measure 0.95-1.8 on the
 #: shared data, a quality 10 copy 2-4): see LocalFeatures.blockiness
 BLOCKY = 2.0
+#: a JPEG whose quantisation tables are those of this quality or below is heavily compressed too,
+#: however it was resized since (a photo larger than the working side averages its blocks away,
+#: or a resize shifts them off the 8 px grid, but not the detail they cost)
+HEAVY_JPEG_QUALITY = 30
 #: ...and is compared with its partner at the detail it still carries: both blurred this much
 #: (sigma, working px) before the tiles are compared, and keypoints allowed twice the jitter
 COARSE_SIGMA = 2.0
@@ -144,6 +150,7 @@ class LocalFeatures:
     points: np.ndarray  # (n, 2) float32 keypoint positions at the working scale
     raw: np.ndarray = field(repr=False)  # (n, 128) uint8 SIFT (compact; RootSIFT derives from it)
     gray: np.ndarray = field(repr=False)  # (h, w) uint8 luminance at the working scale
+    jpeg_quality: int | None = None  # of the file, when a JPEG (imaging.jpeg_quality)
 
     @cached_property
     def descriptors(self) -> np.ndarray:
@@ -172,6 +179,13 @@ class LocalFeatures:
         return 0.5 * (edge_ratio(np.abs(np.diff(g, axis=1)).mean(axis=0))
                       + edge_ratio(np.abs(np.diff(g, axis=0)).mean(axis=1)))
 
+    @property
+    def heavily_compressed(self) -> bool:
+        """Compared at the detail it still carries (COARSE_SIGMA): its blocks show (BLOCKY) or
+        its file says so (HEAVY_JPEG_QUALITY)."""
+        return self.blockiness >= BLOCKY or \
+            (self.jpeg_quality is not None and self.jpeg_quality <= HEAVY_JPEG_QUALITY)
+
     def __getstate__(self) -> dict:  # pickle the compact fields only, not the cached values
         return {k: v for k, v in self.__dict__.items() if k not in ("descriptors", "blockiness")}
 
@@ -187,7 +201,8 @@ class LocalFeatures:
                                [cv2.IMWRITE_PNG_COMPRESSION, 3])
         if not ok:  # pragma: no cover - PNG encoding of a uint8 array does not fail
             raise ValueError("could not encode the luminance")
-        head = struct.pack(_HEADER, _MAGIC, _FORMAT, self.width, self.height, len(pts), len(png))
+        head = struct.pack(_HEADER, _MAGIC, _FORMAT, self.width, self.height, len(pts), len(png),
+                           self.jpeg_quality or 0)
         return head + pts.tobytes() + raw.tobytes() + png.tobytes()
 
     @classmethod
@@ -196,7 +211,7 @@ class LocalFeatures:
         size = struct.calcsize(_HEADER)
         if len(data) < size:
             raise ValueError("not serialised LocalFeatures: too short")
-        magic, fmt, width, height, n, n_png = struct.unpack_from(_HEADER, data)
+        magic, fmt, width, height, n, n_png, quality = struct.unpack_from(_HEADER, data)
         if magic != _MAGIC or fmt != _FORMAT:
             raise ValueError(f"not serialised LocalFeatures (format {fmt!r})")
         if len(data) != size + 8 * n + 128 * n + n_png:
@@ -207,12 +222,13 @@ class LocalFeatures:
         gray = cv2.imdecode(png, cv2.IMREAD_GRAYSCALE)
         if gray is None or gray.shape != (height, width):
             raise ValueError("serialised LocalFeatures: corrupt luminance")
-        return cls(width=width, height=height, points=pts, raw=raw, gray=gray)
+        return cls(width=width, height=height, points=pts, raw=raw, gray=gray,
+                   jpeg_quality=quality or None)
 
 
 _MAGIC = b"MGLF"
-_FORMAT = 1  # bump when LocalFeatures' content changes (e.g. another working size)
-_HEADER = "<4sHIIII"
+_FORMAT = 2  # bump when LocalFeatures' content changes (e.g. another working size)
+_HEADER = "<4sHIIIIB"
 
 
 @dataclass(frozen=True)
@@ -281,19 +297,10 @@ def _rootsift(desc: np.ndarray) -> np.ndarray:
     return np.sqrt(desc)  # unit L2 norm since the L1 norm is 1
 
 
-def _load(path: str | os.PathLike, max_side: int) -> Image.Image:
-    try:
-        from mgdesk.core.imaging import load_image  # the house loader (EXIF, formats, errors)
-    except ImportError:  # pragma: no cover - only while imaging.py is being written
-        load_image = None
-    if load_image is not None:
-        return load_image(path, max_side=max_side).image
-    with Image.open(path) as im:
-        im = ImageOps.exif_transpose(im)
-        im.draft("RGB", (max_side, max_side))
-        im = im.convert("RGB")
-    im.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
-    return im
+def _load(path: str | os.PathLike, max_side: int) -> tuple[Image.Image, int | None]:
+    """The photo upright, at most max_side on its long side, and its JPEG quality (if one)."""
+    loaded = load_image(path, max_side=max_side)  # the house loader (EXIF, formats, errors)
+    return loaded.image, loaded.info.jpeg_quality
 
 
 class PairVerifier:
@@ -315,13 +322,14 @@ class PairVerifier:
         if isinstance(image_or_path, LocalFeatures):
             return image_or_path
         if isinstance(image_or_path, Image.Image):
+            quality = jpeg_quality(image_or_path)
             im = ImageOps.exif_transpose(image_or_path) if image_or_path.getexif() else image_or_path
             im = im.convert("RGB")
             if max(im.size) > self.feature_side:
                 im = im.copy()
                 im.thumbnail((self.feature_side, self.feature_side), Image.Resampling.LANCZOS)
         else:
-            im = _load(image_or_path, self.feature_side)
+            im, quality = _load(image_or_path, self.feature_side)
         gray = np.asarray(im.convert("L"), dtype=np.uint8)
         sift = cv2.SIFT_create(nfeatures=self.max_keypoints)
         kps, desc = sift.detectAndCompute(gray, None)
@@ -334,16 +342,17 @@ class PairVerifier:
             pts = np.array([k.pt for k in kps], dtype=np.float32) - 0.25
             raw = np.clip(np.rint(desc), 0, 255).astype(np.uint8)  # OpenCV's values are integral
         return LocalFeatures(width=gray.shape[1], height=gray.shape[0], points=pts, raw=raw,
-                             gray=gray)
+                             gray=gray, jpeg_quality=quality)
 
     def closer_look(self, path: str | os.PathLike, side: int) -> "LocalFeatures":
         """The luminance of one photo at up to `side` px on its long side (no larger than the
         file holds), without keypoints: a common copy seen at the detail of the edits it is
         asked to explain (edits_explain), when those are crops shown larger than it is."""
-        gray = np.asarray(_load(path, side).convert("L"), dtype=np.uint8)
+        im, quality = _load(path, side)
+        gray = np.asarray(im.convert("L"), dtype=np.uint8)
         return LocalFeatures(width=gray.shape[1], height=gray.shape[0],
                              points=np.zeros((0, 2), np.float32), raw=np.zeros((0, 128), np.uint8),
-                             gray=gray)
+                             gray=gray, jpeg_quality=quality)
 
     # -- per pair ------------------------------------------------------------------------
     def evidence(self, a: ImageLike, b: ImageLike) -> "Evidence":
@@ -384,7 +393,7 @@ class PairVerifier:
         gb = fb.gray[:, ::-1] if mirrored else fb.gray
         # a heavily compressed image has lost its fine detail to 8 px blocks: compare the two
         # at the detail it still carries, not the blocks
-        coarse = max(fa.blockiness, fb.blockiness) >= BLOCKY
+        coarse = fa.heavily_compressed or fb.heavily_compressed
         photo_a = photo_b = 1.0
         covered_a = covered_b = 0.0
         try:
@@ -437,7 +446,7 @@ class PairVerifier:
             return False
         vfrac = tiles((vx & vy).astype(np.float32))
         views = [gz, wx.astype(np.float32), wy.astype(np.float32)]
-        blocky = [f.blockiness >= BLOCKY for f in (z, x, y)]
+        blocky = [f.heavily_compressed for f in (z, x, y)]
         cache: dict[bool, tuple[list[np.ndarray], list[np.ndarray]]] = {}
 
         def smoothed(i: int, j: int) -> tuple[list[np.ndarray], list[np.ndarray]]:

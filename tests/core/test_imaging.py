@@ -95,13 +95,22 @@ def test_info_carries_capture_time_camera_and_exif_richness(data: Path) -> None:
     assert info == ImageInfo(
         width=100, height=68, format="JPEG", orientation=1,
         captured="2008-05-30T15:56:01", camera="Canon EOS 40D", exif_fields=info.exif_fields,
-        shot=info.shot,
+        shot=info.shot, jpeg_quality=info.jpeg_quality,
     )  # fmt: skip
     assert info.exif_fields > 20
     assert info.shot.startswith("2008-05-30T15:56:01")  # DateTimeOriginal, then exposure fields
     nikon = read_info(data / "formats" / "camera" / "jpg" / "Nikon_D70.jpg")
     assert nikon.camera == "NIKON D70"  # "NIKON CORPORATION" + "NIKON D70", de-duplicated
     assert read_info(data / "formats" / "orientation" / "Landscape_0.jpg").exif_fields < info.exif_fields
+
+
+def test_a_jpeg_s_quality_is_read_from_its_quantisation_tables(tmp_path: Path) -> None:
+    photo = Image.open(noisy_jpeg(tmp_path / "a.jpg")).convert("RGB")
+    for quality in (20, 50, 90):
+        photo.save(tmp_path / f"q{quality}.jpg", quality=quality)
+        assert abs(read_info(tmp_path / f"q{quality}.jpg").jpeg_quality - quality) <= 2
+    photo.save(tmp_path / "a.png")
+    assert read_info(tmp_path / "a.png").jpeg_quality is None
 
 
 def test_read_info_does_not_decode_pixels(tmp_path: Path) -> None:

@@ -80,6 +80,23 @@ def test_a_quality_10_jpeg_copy_is_compared_at_the_detail_it_still_carries(verif
     v = verifier.verify(photo, ruined)
     assert v.is_copy, v.reason
     monkeypatch.setattr(verify, "BLOCKY", float("inf"))  # compared block by block instead
+    monkeypatch.setattr(verify, "HEAVY_JPEG_QUALITY", 0)
+    assert not verifier.verify(photo, ruined).is_copy
+
+
+def test_a_quality_10_copy_resized_since_is_known_by_its_file_not_its_blocks(verifier, tmp_path, monkeypatch):
+    # made larger than the working side and saved at quality 10, its blocks are averaged off
+    # the 8 px grid when it is read at the working side, but its quantisation tables still say
+    # how much detail it lost
+    import mgdesk.core.verify as verify
+
+    photo = ImageOps.exif_transpose(Image.open(DATA / "formats" / "camera" / "jpg" / "exif-org" / "kodak-dc240.jpg")).convert("RGB")
+    ruined = tmp_path / "ruined.jpg"
+    photo.resize((round(photo.width * 1.06), round(photo.height * 1.06)), Image.Resampling.LANCZOS).save(ruined, quality=10)
+    features = verifier.features(ruined)
+    assert features.blockiness < BLOCKY and features.jpeg_quality <= verify.HEAVY_JPEG_QUALITY
+    assert verifier.verify(photo, ruined).is_copy
+    monkeypatch.setattr(verify, "HEAVY_JPEG_QUALITY", 0)
     assert not verifier.verify(photo, ruined).is_copy
 
 
@@ -365,7 +382,8 @@ def test_features_survive_a_round_trip_through_bytes_with_the_same_verdict(verif
     fa = verifier.features(DEV / "g0001_orig.jpg")
     fb = verifier.features(DEV / "g0001_resize_small.jpg")
     back = LocalFeatures.from_bytes(fa.to_bytes())
-    assert (back.width, back.height) == (fa.width, fa.height)
+    assert (back.width, back.height, back.jpeg_quality) == (fa.width, fa.height, fa.jpeg_quality)
+    assert fa.jpeg_quality == 90
     np.testing.assert_array_equal(back.points, fa.points)
     np.testing.assert_array_equal(back.raw, fa.raw)
     np.testing.assert_array_equal(back.gray, fa.gray)
