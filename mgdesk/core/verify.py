@@ -61,7 +61,7 @@ from mgdesk.core.imaging import jpeg_quality, load_image
 log = logging.getLogger(__name__)
 
 #: Bump when the verdicts change, so cached verdicts are invalidated.
-VERIFIER_VERSION = "sift-grad-20"
+VERIFIER_VERSION = "sift-grad-21"
 
 FEATURE_SIDE = 640
 TILE = 16
@@ -78,6 +78,9 @@ HEAVY_JPEG_QUALITY = 30
 #: ...and is compared with its partner at the detail it still carries: both blurred this much
 #: (sigma, working px) before the tiles are compared, and keypoints allowed twice the jitter
 COARSE_SIGMA = 2.0
+#: tones are compared smoothed this much (sigma, working px): sharpening's halos (an unsharp
+#: mask keeps the local mean) and grain average out; the light of another capture does not
+TONE_SIGMA = 2.5
 #: a copy rotated by more than this against another is "turned" (small_rotate edits are 4-9°; a
 #: straight crop or resize measures well under 1°)
 TURN_DEGREES = 2.0
@@ -474,7 +477,7 @@ class PairVerifier:
         unexplained = int((between.differ & (moved_from_z(1) | moved_from_z(2))).sum())
         if unexplained / n > p.max_moved_detail and unexplained >= p.min_moved_tiles:
             return False
-        # tones, and detail lost to clipping where z has it, at _compare's finer scale
+        # tones, and detail lost to clipping where z has it, at _compare's finer scales
         if not self._tones_explained(blurred, vx & vy):
             return False
         ez, ex, ey = (_energy(b, tiles) for b in blurred)
@@ -494,12 +497,13 @@ class PairVerifier:
         return min(float(lost_y.sum()), float(lost_x.sum())) / float(u.sum()) <= p.max_texture_loss
 
     def _tones_explained(self, blurred: list[np.ndarray], valid: np.ndarray) -> bool:
-        """edits_explain's tone check on (z, x, y) at sigma 1 in z's frame (every 2nd pixel)."""
+        """edits_explain's tone check on (z, x, y) (at sigma 1) in z's frame, compared as a
+        pair's tones are (TONE_SIGMA, every 2nd pixel)."""
         n = self.params.tone_regions
         sub = valid[::2, ::2]
         if not sub.any():
             return False
-        z, x, y = (b[::2, ::2] for b in blurred)
+        z, x, y = (_toned(b)[::2, ::2] for b in blurred)
         on_curves = ~_off_regional_curve(z, x, sub, n) & ~_off_regional_curve(z, y, sub, n) & sub
         off = max(float((_off_regional_curve(x, y, sub, n) & on_curves).sum()),
                   float((_off_regional_curve(y, x, sub, n) & on_curves).sum()))
@@ -801,8 +805,9 @@ def _compare(tgt: np.ndarray, warped: np.ndarray, valid: np.ndarray, coverage: f
     tiles where that image has 4x the gradient energy of the other. An edit derives one image
     from the other, so detail goes missing one way only; two captures (exposure brackets,
     moving subjects, another viewpoint) each have detail the other lacks;
-    tone_outliers — share of pixels more than 12 grey levels off the best global tone curve
-    (binned conditional mean), the worse of the two directions;
+    tone_outliers — share of pixels more than 12 grey levels off the tone curve of their region
+    (binned conditional mean, tone_regions x tone_regions cells), the worse of the two
+    directions, both smoothed to TONE_SIGMA (sharpening halos average out there);
     tone_shift — median grey-level difference over the overlap: how far a brightness or contrast
     edit moved the tones (robust to a caption or a blur, which move few pixels).
     """
@@ -860,12 +865,17 @@ def _compare(tgt: np.ndarray, warped: np.ndarray, valid: np.ndarray, coverage: f
     # local (a vignette, local contrast, an "auto enhance"); every 2nd pixel is plenty: the
     # statistic is a share of pixels and neighbours are correlated after the blur
     sub = valid[::2, ::2]
-    t2, w2 = t1[::2, ::2], w1[::2, ::2]
-    ta, tb = t2[sub], w2[sub]
+    t2, w2 = _toned(t1)[::2, ::2], _toned(w1)[::2, ::2]
     tone = max(_regional_tone_outliers(t2, w2, sub, p.tone_regions),
                _regional_tone_outliers(w2, t2, sub, p.tone_regions))
+    ta, tb = t1[::2, ::2][sub], w1[::2, ::2][sub]
     shift = float(np.median(np.abs(ta - tb))) if ta.size else 0.0
     return _Comparison(agree, n, coverage, texture_loss, tone, moved, shift, clipped, overlay)
+
+
+def _toned(x: np.ndarray) -> np.ndarray:
+    """x (smoothed at sigma 1) smoothed on to TONE_SIGMA, for comparing tones."""
+    return cv2.GaussianBlur(x, (0, 0), float(np.sqrt(TONE_SIGMA ** 2 - 1.0)))
 
 
 def _gradients(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
