@@ -36,7 +36,8 @@ import numpy as np
 from mgdesk.core.index import NeighbourSearch
 from mgdesk.core.keepbest import Edits
 from mgdesk.core.shots import Shot, different_captures
-from mgdesk.core.verify import FEATURE_VERSION, VERIFIER_VERSION, LocalFeatures, PairVerifier, Verdict, pixel_map
+from mgdesk.core.verify import (FEATURE_VERSION, VERIFIER_VERSION, LocalFeatures, PairVerifier, Verdict, map_scale,
+                                 pixel_map)
 
 log = logging.getLogger(__name__)
 
@@ -57,11 +58,6 @@ _FINER = 1.25
 _CLOSER = 4.0
 
 LEVELS = ("copy", "similar")
-
-
-def _scale(m: np.ndarray) -> float:
-    """How many of the target's pixels a map takes one source pixel to (linear, on average)."""
-    return float(np.sqrt(abs(np.linalg.det(m[:2, :2]))))
 
 
 @dataclass(frozen=True)
@@ -485,11 +481,11 @@ class _Context:
                 got = False
                 if None not in (fz, fx, fy):
                     zx, zy = self._map(z, x), self._map(z, y)
-                    need = max(_scale(zx), _scale(zy))
+                    need = max(map_scale(zx), map_scale(zy))
                     if need > _FINER:  # x or y is finer than z's working image: look closer
                         fz, to_closer = self._closer_look(z, fz, need)
                         zx, zy = zx @ np.linalg.inv(to_closer), zy @ np.linalg.inv(to_closer)
-                    got = _scale(zx) <= _FINER and _scale(zy) <= _FINER and \
+                    got = map_scale(zx) <= _FINER and map_scale(zy) <= _FINER and \
                         self.verifier.edits_explain(fz, fx, fy, zx, zy)
             except Exception as exc:  # a degenerate alignment: no witness, and the run goes on
                 log.warning("explaining %s and %s through %s failed: %s", x, y, z, exc)
@@ -523,7 +519,7 @@ class _Context:
         or at most _CLOSER times coarser (from the verdicts alone)."""
         for o in (x, y):
             m = self._map(z, o)
-            if m is None or not self._shows_all_of(z, o) or _scale(m) > _CLOSER:
+            if m is None or not self._shows_all_of(z, o) or map_scale(m) > _CLOSER:
                 return False
         return True
 

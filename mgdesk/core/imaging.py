@@ -46,6 +46,7 @@ __all__ = [
     "LoadFailure",
     "LoadedImage",
     "is_supported",
+    "jpeg_quality",
     "load_image",
     "raw_available",
     "read_info",

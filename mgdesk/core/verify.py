@@ -281,6 +281,11 @@ class Verdict:
     mirrored: bool = False
 
 
+def map_scale(m: np.ndarray) -> float:
+    """How many of the target's pixels a 3 x 3 map takes one source pixel to (linear, on average)."""
+    return float(np.sqrt(abs(np.linalg.det(m[:2, :2]))))
+
+
 def pixel_map(v: Verdict, a: "LocalFeatures", b: "LocalFeatures") -> np.ndarray | None:
     """The 3 x 3 map from a's working pixels to b's (b as it is, not mirrored) of a verdict
     computed for (a, b); None when the verdict fitted no transform."""
@@ -699,7 +704,7 @@ def _match_error(pa: np.ndarray, pb: np.ndarray, H: np.ndarray) -> float:
     """Median reprojection error of inliers, in pixels of the lower-resolution image."""
     proj = cv2.perspectiveTransform(pa[None].astype(np.float64), H)[0]
     err = np.linalg.norm(proj - pb, axis=1)
-    scale = float(np.sqrt(abs(np.linalg.det(H[:2, :2]))))
+    scale = map_scale(H)
     return float(np.median(err) / max(scale, 1.0))
 
 
@@ -718,7 +723,7 @@ def _turned(H: np.ndarray | None, mirrored: bool) -> bool:
 
 
 def _describe(model: str, H: np.ndarray, mirrored: bool) -> str:
-    scale = float(np.sqrt(abs(np.linalg.det(H[:2, :2]))))
+    scale = map_scale(H)
     angle = _angle(H)
     parts = ["mirrored" if mirrored else "", model, f"rotation {angle:+.0f}°", f"scale {scale:.2f}"]
     return " ".join(x for x in parts if x)
@@ -731,7 +736,7 @@ def _align(ga: np.ndarray, gb: np.ndarray, H: np.ndarray
     Returns (target, warped source, valid mask, coverage); coverage is the share of the smaller
     image covered by the other.
     """
-    scale = float(np.sqrt(abs(np.linalg.det(H[:2, :2]))))  # b pixels per a pixel
+    scale = map_scale(H)  # b pixels per a pixel
     if scale < 1:  # b holds the photo at lower resolution: compare in b's frame
         tgt, src, M = gb, ga, H
     else:
@@ -747,7 +752,7 @@ def _warp_onto(src: np.ndarray, M: np.ndarray, shape: tuple[int, ...]
     the other covers)."""
     th, tw = shape[:2]
     # pre-shrink the source to about the target's sampling, then warp the remaining transform
-    g = min(1.0, float(np.sqrt(abs(np.linalg.det(M[:2, :2])))))
+    g = min(1.0, map_scale(M))
     s_small = cv2.resize(src, (max(1, round(src.shape[1] * g)), max(1, round(src.shape[0] * g))),
                          interpolation=cv2.INTER_AREA) if g < 0.9 else src
     G = np.diag([s_small.shape[1] / src.shape[1], s_small.shape[0] / src.shape[0], 1.0])
@@ -1077,4 +1082,4 @@ def _score(n_in: int, ratio: float, agree: float | None, p: VerifyParams) -> flo
 
 
 __all__ = ["FEATURE_VERSION", "VERIFIER_VERSION", "Evidence", "LocalFeatures", "PairVerifier", "Verdict", "VerifyParams",
-           "pixel_map"]
+           "map_scale", "pixel_map"]
