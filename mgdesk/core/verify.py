@@ -16,7 +16,8 @@ image still disagrees. The verifier measures both:
    brightness/contrast/tone edits): a copy agrees in nearly every textured tile, another shot
    fails where there is parallax or motion. A tile counts only where its detail stands above
    the grain the two images do not share (noise or JPEG blocks an edit added, measured where
-   one of them is flat), so film grain does not make a copy "another shot". An image heavily
+   one of them is flat, and at most what the whole overlap measures: grain is everywhere, a
+   sticker is not), so film grain does not make a copy "another shot". An image heavily
    JPEG-compressed (its 8 px block edges step twice its other pixels) has no fine detail
    left to compare: the pair is then compared blurred to the detail it still carries.
 4. Detail that does not line up: an edit keeps the photo's detail where it was, or removes or
