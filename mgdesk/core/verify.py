@@ -943,16 +943,16 @@ def _tile_diff(a: np.ndarray, b: np.ndarray, vfrac: np.ndarray,
     (ax, ay), (bx, by) = _gradients(a), _gradients(b)
     ea, eb = tiles(ax * ax + ay * ay), tiles(bx * bx + by * by)
     cos = tiles(ax * bx + ay * by) / np.sqrt(ea * eb + 1e-6)
-    flat = (vfrac > 0.95) & (np.minimum(ea, eb) < 64.0)
+    whole = vfrac > 0.95
+    flat = whole & (np.minimum(ea, eb) < 64.0)
     diff = tiles((ax - bx) ** 2 + (ay - by) ** 2)
     grain = float(np.median(diff[flat])) if flat.sum() >= 16 else 0.0
-    whole = vfrac > 0.95
     if whole.any():
         # grain an edit added is everywhere, textured tiles too; paint laid over texture (a
         # sticker) is flat in one image only, and where it makes most of the flat tiles of a
         # textured photo their median is the photo's texture, which must not become the floor
         grain = min(grain, float(np.median(diff[whole])))
-    use = (vfrac > 0.95) & (np.maximum(ea, eb) > max(64.0, GRAIN_FACTOR * grain))
+    use = whole & (np.maximum(ea, eb) > max(64.0, GRAIN_FACTOR * grain))
     like = np.abs(np.log((ea + 16.0) / (eb + 16.0))) < np.log(2.0)
     return _TileDiff(use, cos, ea, eb, use & (cos < p.tile_agree_cos), like, tiles(a), tiles(b))
 
