@@ -59,6 +59,9 @@ class MemberInfo:
     photo_share: float = 1.0
     # how it differs from its verified copies (None: not measured, e.g. at the exact level)
     edits: Edits | None = None
+    # the lossy member whose pixels this file holds, saved again losslessly (mgdesk.core.resave):
+    # it holds nothing that member lacks, however much bigger its file
+    resave_of: str | None = None
 
     @property
     def framed(self) -> bool:
@@ -187,10 +190,25 @@ def _most_photo(members: Sequence[MemberInfo], alive: list[int]) -> tuple[list[i
 
 def _least_edited(members: Sequence[MemberInfo], alive: list[int]) -> tuple[list[int], str]:
     """The members least set apart from their copies: first by content (a caption, a blur),
-    then by orientation (turned or mirrored), then by tones (brightness, contrast)."""
+    then by orientation (turned or mirrored), then by tones (brightness, contrast); last, a
+    lossless re-save loses to the file whose pixels it holds."""
+    winners, texts = alive, []
     known = [i for i in alive if members[i].edits is not None]
-    if len(known) < 2:
+    if len(known) >= 2:
+        winners, texts = _by_edits(members, known)
+        if not texts:  # the measured members are alike; the unmeasured ones are not ruled out
+            winners = alive
+    sources = [i for i in winners if members[i].resave_of is None]
+    if sources and len(sources) < len(winners):
+        resaved = next(members[i] for i in winners if members[i].resave_of is not None)
+        winners = sources
+        texts.append(f"{PurePath(resaved.path).name} only re-saves its pixels losslessly")
+    if not texts:
         return alive, ""
+    return winners, "least edited: " + ", and ".join(texts)
+
+
+def _by_edits(members: Sequence[MemberInfo], known: list[int]) -> tuple[list[int], list[str]]:
     measures = (
         (lambda e: e.content, EDIT_TOLERANCE,
          lambda e: f"agrees with its copies in {1 - e.content:.0%} of the photo"),
@@ -205,9 +223,7 @@ def _least_edited(members: Sequence[MemberInfo], alive: list[int]) -> tuple[list
             best = min(near, key=lambda i: measure(members[i].edits))  # type: ignore[arg-type]
             winners = near
             texts.append(why(members[best].edits))
-    if not texts:  # the measured members are alike; the unmeasured ones are not ruled out
-        return alive, ""
-    return winners, "least edited: " + ", and ".join(texts)
+    return winners, texts
 
 
 def choose_keeper(members: Sequence[MemberInfo], rules: KeepRules | None = None) -> tuple[int, str]:

@@ -167,6 +167,7 @@ class Library:
         self.include, self.exclude, self.batch_size = tuple(include), tuple(exclude), batch_size
         self._session_groups: dict[str, list[list[str]]] = {}
         self._features = None
+        self._resaves: dict[tuple[str, str], bool] = {}  # (re-save, lossy) content hashes -> same pixels
         self.whitening = None  # the search space: fitted on the library once it is large enough
         self.shipped_whitening = None  # the grouping space: the model card's (None: identity)
         self.whitening_source = "identity"
@@ -362,16 +363,33 @@ class Library:
         members = [m for m in members if m[0].status in (FileStatus.OK, FileStatus.ERROR)]
         if not members:
             return GroupView(level, (), 0)
+        resaves = self._lossless_resaves([m[0] for m in members]) if level != "exact" else {}
         infos = [MemberInfo(f.path, f.width or 0, f.height or 0, f.size, f.format, f.captured,
-                            f.exif_fields or 0, photo, edited) for f, _, photo, edited in members]
+                            f.exif_fields or 0, photo, edited,
+                            resave_of=members[resaves[i]][0].path if i in resaves else None)
+                 for i, (f, _, photo, edited) in enumerate(members)]
         keep, reason = choose_keeper(infos, self.keep_rules)
         out = []
         for i, (f, score, _, _) in enumerate(members):
             why = reason if i == keep else f"duplicate of {Path(members[keep][0].path).name}"
+            if i != keep and infos[i].resave_of is not None:
+                why = f"lossless re-save of {Path(infos[i].resave_of).name}"
             out.append(MemberView(f.path, score, i == keep, why, f.size, f.width, f.height, f.format, f.captured,
                                   f.camera, f.id, f.hash))
         reclaimable = sum(m.size for m in out if not m.keep)
         return GroupView(level, tuple(out), reclaimable)
+
+    def _lossless_resaves(self, files: list[FileRecord]) -> dict[int, int]:
+        """resave.lossless_resaves over a group, each pair's answer kept for this session."""
+        from mgdesk.core.resave import lossless_resaves, same_pixels
+
+        def same(a: str, b: str) -> bool:
+            key = (by_path[a].hash or a, by_path[b].hash or b)
+            if key not in self._resaves:
+                self._resaves[key] = same_pixels(a, b)
+            return self._resaves[key]
+        by_path = {f.path: f for f in files}
+        return lossless_resaves([f.path for f in files], [(f.width or 0, f.height or 0) for f in files], same)
 
     # ---- search --------------------------------------------------------------------------
     def search(self, image: str | Path, k: int = 20) -> list[SearchHit]:

@@ -128,3 +128,19 @@ def test_bad_input_is_a_clear_error():
         KeepRules(order=("prettiest",))
     with pytest.raises(ValueError):
         choose_keeper([])
+
+
+def test_a_lossless_re_save_is_not_kept_for_its_bigger_file_or_its_format():
+    jpeg = member("/p/IMG_1.jpg", size=3_000_000, exif=40)
+    png = MemberInfo("/p/IMG_1.png", 1000, 800, 14_000_000, "PNG", resave_of="/p/IMG_1.jpg")
+    assert choose_keeper([png, jpeg]) == (1, "least edited: IMG_1.png only re-saves its pixels losslessly")
+
+
+def test_a_lossless_re_save_loses_after_the_edits_were_weighed():
+    original = MemberInfo("/p/a.jpg", 1000, 800, 300_000, "JPEG", edits=Edits(0.01))
+    resaved = MemberInfo("/p/a.png", 1000, 800, 1_400_000, "PNG", edits=Edits(0.01), resave_of="/p/a.jpg")
+    captioned = MemberInfo("/p/c.jpg", 1000, 800, 320_000, "JPEG", edits=Edits(0.2))
+    index, reason = choose_keeper([captioned, resaved, original])
+    assert index == 2
+    assert reason == ("least edited: agrees with its copies in 99% of the photo, "
+                      "and a.png only re-saves its pixels losslessly")

@@ -132,6 +132,26 @@ def test_mirrored_and_brightened_copies_in_bigger_files_are_not_kept_over_the_or
                                               "and its brightness and contrast match its copies")
 
 
+def test_a_png_made_from_the_camera_jpeg_is_not_kept_over_it(tmp_path, embedder):
+    # same pixels in a file five times larger, without the camera's EXIF: the JPEG is the original
+    camera = PHOTOS.parent / "formats" / "camera" / "jpg" / "gps" / "DSCN0010.jpg"
+    root = tmp_path / "converted"
+    root.mkdir()
+    shutil.copy2(camera, root / "DSCN0010.jpg")
+    with Image.open(root / "DSCN0010.jpg") as im:
+        im.save(root / "DSCN0010.png")
+        im.save(root / "for the web.jpg", quality=70)
+    assert (root / "DSCN0010.png").stat().st_size > 3 * (root / "DSCN0010.jpg").stat().st_size
+    with Library(tmp_path / "converted.sqlite", embedder=embedder) as library:
+        library.scan([root])
+        (group,) = library.groups("copy")
+        assert names(group) == {"DSCN0010.jpg", "DSCN0010.png", "for the web.jpg"}
+        assert Path(group.keeper.path).name == "DSCN0010.jpg", group.keeper.reason
+        assert "DSCN0010.png only re-saves its pixels losslessly" in group.keeper.reason
+        png = next(m for m in group.members if m.path.endswith(".png"))
+        assert png.reason == "lossless re-save of DSCN0010.jpg"
+
+
 def test_the_users_keep_rules_decide_which_copy_is_kept(tmp_path, folder, embedder):
     from mgdesk.core.keepbest import KeepRules
 
