@@ -30,8 +30,16 @@ _LOSSY_TIFF = frozenset({"jpeg", "tiff_jpeg", "webp", "jpeg2000"})
 SAME_PIXELS = 0.995
 
 
-def is_lossless(path: str | os.PathLike[str]) -> bool | None:
-    """True for a losslessly stored image, False for a lossy one, None when unknown."""
+def is_lossless(path: str | os.PathLike[str], fmt: str | None = None) -> bool | None:
+    """True for a losslessly stored image, False for a lossy one, None when unknown.
+
+    ``fmt`` (the store's format name) answers without opening the file, except for TIFF and
+    WebP, which come both ways."""
+    fmt = (fmt or "").upper()
+    if fmt in _LOSSLESS:
+        return True
+    if fmt in _LOSSY:
+        return False
     try:
         with Image.open(path) as im:
             fmt = (im.format or "").upper()
@@ -68,13 +76,18 @@ def same_pixels(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> bool:
 
 
 def lossless_resaves(paths: Sequence[str], sizes: Sequence[tuple[int, int]],
+                     formats: Sequence[str | None] | None = None,
                      same: Callable[[str, str], bool] = same_pixels) -> dict[int, int]:
     """{index of a re-save: index of the lossy file whose pixels it holds} among one group.
 
     Only members shown at the same size are compared (one full decode each), so a group pays
     nothing unless it mixes lossless and lossy files of one size.
     """
-    kinds = [is_lossless(p) if w and h else None for p, (w, h) in zip(paths, sizes)]
+    formats = formats or [None] * len(paths)
+    one_format = {(f or "").upper() for f in formats}
+    if len(paths) < 2 or (len(one_format) == 1 and one_format <= _LOSSLESS | _LOSSY):
+        return {}  # all PNG or all JPEG: nothing to compare
+    kinds = [is_lossless(p, f) if w and h else None for p, (w, h), f in zip(paths, sizes, formats)]
     found: dict[int, int] = {}
     for i, lossless in enumerate(kinds):
         if not lossless:

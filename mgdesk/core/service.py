@@ -389,7 +389,8 @@ class Library:
                 self._resaves[key] = same_pixels(a, b)
             return self._resaves[key]
         by_path = {f.path: f for f in files}
-        return lossless_resaves([f.path for f in files], [(f.width or 0, f.height or 0) for f in files], same)
+        return lossless_resaves([f.path for f in files], [(f.width or 0, f.height or 0) for f in files],
+                                [f.format for f in files], same)
 
     # ---- search --------------------------------------------------------------------------
     def search(self, image: str | Path, k: int = 20) -> list[SearchHit]:

@@ -33,6 +33,8 @@ def test_each_format_is_known_as_lossless_or_lossy(tmp_path, camera_jpeg):
     assert is_lossless(camera_jpeg) is False
     assert [is_lossless(tmp_path / n) for n in ("a.png", "lzw.tif", "lossless.webp")] == [True] * 3
     assert is_lossless(tmp_path / "jpeg.tif") is False and is_lossless(tmp_path / "lossy.webp") is False
+    assert is_lossless(tmp_path / "missing.png", "PNG") is True  # the store's format answers
+    assert is_lossless(tmp_path / "lossy.webp", "WEBP") is False  # WebP comes both ways: it looks
     (tmp_path / "junk.png").write_bytes(b"not an image")
     assert is_lossless(tmp_path / "junk.png") is None
 
@@ -44,6 +46,8 @@ def test_a_png_or_lossless_webp_made_from_a_jpeg_holds_its_pixels(tmp_path, came
     paths = [str(tmp_path / "converted.png"), str(camera_jpeg), str(tmp_path / "converted.webp")]
     sizes = [Image.open(p).size for p in paths]
     assert lossless_resaves(paths, sizes) == {0: 1, 2: 1}
+    assert lossless_resaves(paths, sizes, ["PNG", "JPEG", "WEBP"]) == {0: 1, 2: 1}
+    assert lossless_resaves(paths[:1] * 2, sizes[:2], ["PNG", "PNG"]) == {}  # no lossy member
 
 
 def test_a_lossless_original_is_not_a_re_save_of_its_best_jpeg(tmp_path, camera_jpeg):
