@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass, field
 from pathlib import PurePath
 from typing import Callable, Sequence
@@ -62,6 +63,7 @@ class MemberInfo:
     # the lossy member whose pixels this file holds, saved again losslessly (mgdesk.core.resave):
     # it holds nothing that member lacks, however much bigger its file
     resave_of: str | None = None
+    modified: float | None = None  # the file's modification time (seconds since the epoch)
 
     @property
     def framed(self) -> bool:
@@ -242,7 +244,37 @@ def choose_keeper(members: Sequence[MemberInfo], rules: KeepRules | None = None)
                 return winners[0], "; then ".join(steps + [text])
             steps.append(text)
             alive = winners
-    return alive[0], "; then ".join(steps + ["all equal on the other keep rules; kept the first"])
+    index, text = _tie_break(members, alive)
+    return index, "; then ".join(steps + ["all equal on the other keep rules; " + text])
 
 
-__all__ = ["RULES", "Edits", "KeepRules", "MemberInfo", "choose_keeper", "format_rank"]
+#: names that file managers and browsers give a second copy: "IMG_1 (1)", "IMG_1 copy 2",
+#: "IMG_1 - Copy (2)", "Copy of IMG_1", "IMG_1 - Kopie" (and the like in a few languages)
+_COPY_WORD = r"(?:copy|kopie|kopia|kopio|copia|copie|cópia)"
+_COPY_NAME = re.compile(rf"(?:\s?\(\d+\)|[\s_-]+{_COPY_WORD}(?:\s?\(?\d+\)?)?)$|^{_COPY_WORD}(?: \(\d+\))? of ",
+                        re.IGNORECASE)
+
+
+def is_copy_name(path: str) -> bool:
+    """Whether a file's name is one a file manager or browser gives a second copy."""
+    return bool(_COPY_NAME.search(PurePath(path).stem))
+
+
+def _tie_break(members: Sequence[MemberInfo], alive: list[int]) -> tuple[int, str]:
+    """Members no rule tells apart (exact copies, mostly): the one not named like a copy, then
+    the file modified first (a copy is written after its original), then the first."""
+    plain = [i for i in alive if not is_copy_name(members[i].path)]
+    if plain and len(plain) < len(alive):
+        if len(plain) == 1:
+            marked = next(i for i in alive if i not in plain)
+            return plain[0], f"kept the one not named as a copy ({PurePath(members[marked].path).name} is)"
+        alive = plain
+    dated = [i for i in alive if members[i].modified is not None]
+    if dated:
+        first = min(dated, key=lambda i: members[i].modified)  # type: ignore[arg-type,return-value]
+        if all(members[i].modified != members[first].modified for i in dated if i != first):
+            return first, "kept the file written first"
+    return alive[0], "kept the first"
+
+
+__all__ = ["RULES", "Edits", "KeepRules", "MemberInfo", "choose_keeper", "format_rank", "is_copy_name"]

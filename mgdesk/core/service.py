@@ -366,7 +366,8 @@ class Library:
         resaves = self._lossless_resaves([m[0] for m in members]) if level != "exact" else {}
         infos = [MemberInfo(f.path, f.width or 0, f.height or 0, f.size, f.format, f.captured,
                             f.exif_fields or 0, photo, edited,
-                            resave_of=members[resaves[i]][0].path if i in resaves else None)
+                            resave_of=members[resaves[i]][0].path if i in resaves else None,
+                            modified=f.mtime_ns / 1e9 if f.mtime_ns else None)
                  for i, (f, _, photo, edited) in enumerate(members)]
         keep, reason = choose_keeper(infos, self.keep_rules)
         out = []

@@ -123,6 +123,26 @@ def test_complete_ties_keep_the_first_member_and_say_so():
     assert index == 0 and "kept the first" in reason
 
 
+@pytest.mark.parametrize("copy_name", ["IMG_1 (1).jpg", "IMG_1 copy 2.jpg", "IMG_1 - Copy (2).jpg",
+                                       "Copy of IMG_1.jpg", "IMG_1 - Kopie.jpg"])
+def test_exact_copies_keep_the_one_not_named_like_a_copy(copy_name):
+    members = [member(f"/dl/{copy_name}"), member("/p/IMG_1.jpg")]
+    index, reason = choose_keeper(members)
+    assert index == 1
+    assert reason == f"all equal on the other keep rules; kept the one not named as a copy ({copy_name} is)"
+
+
+def test_names_that_merely_contain_copy_are_not_copies():
+    from mgdesk.core.keepbest import is_copy_name
+    assert not any(map(is_copy_name, ["copyright.jpg", "photocopy.jpg", "Copyshop 2019.jpg", "IMG_2019-01.jpg"]))
+
+
+def test_then_the_file_written_first_is_kept():
+    newer = MemberInfo("/b/IMG_1.jpg", 1000, 800, 100_000, modified=1_700_000_100.0)
+    older = MemberInfo("/a/IMG_1.jpg", 1000, 800, 100_000, modified=1_700_000_000.0)
+    assert choose_keeper([newer, older]) == (1, "all equal on the other keep rules; kept the file written first")
+
+
 def test_bad_input_is_a_clear_error():
     with pytest.raises(ValueError, match="unknown keep-best rule"):
         KeepRules(order=("prettiest",))

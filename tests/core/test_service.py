@@ -57,6 +57,18 @@ def test_exact_copies_form_a_group_with_one_keeper_and_reclaimable_bytes(lib, fo
     assert all(m.reason for m in groups[0].members)
 
 
+def test_of_exact_copies_the_one_named_like_a_copy_is_not_kept(tmp_path, embedder):
+    root = tmp_path / "downloads"
+    root.mkdir()
+    for name in ("photo (1).jpg", "photo.jpg", "photo - Copy.jpg"):
+        shutil.copy2(PHOTOS / SAMPLE[0], root / name)  # copy2 keeps the time: only names differ
+    with Library(tmp_path / "dl.sqlite", embedder=embedder) as library:
+        library.scan([root])
+        (group,) = library.groups("exact")
+        assert Path(group.keeper.path).name == "photo.jpg", group.keeper.reason
+        assert "not named as a copy" in group.keeper.reason
+
+
 def test_a_resized_copy_is_grouped_at_the_copy_level_and_the_larger_one_is_kept(lib):
     groups = lib.groups("copy")
     resized = [g for g in groups if "half size.jpg" in names(g)]
