@@ -62,7 +62,7 @@ from mgdesk.core.imaging import jpeg_quality, load_image
 log = logging.getLogger(__name__)
 
 #: Bump when the verdicts change, so cached verdicts are invalidated.
-VERIFIER_VERSION = "sift-grad-22"
+VERIFIER_VERSION = "sift-grad-23"
 
 FEATURE_SIDE = 640
 TILE = 16
@@ -807,10 +807,11 @@ def _compare(tgt: np.ndarray, warped: np.ndarray, valid: np.ndarray, coverage: f
     moved_detail — share of textured tiles that disagree although both images have detail of
     like strength there (gradient energies within 2x): an edit keeps detail in place or removes
     it on one side, a moving subject or another viewpoint moves it;
-    texture_loss — detail lost in *both* directions: min over the two images of the share of
-    tiles where that image has 4x the gradient energy of the other. An edit derives one image
-    from the other, so detail goes missing one way only; two captures (exposure brackets,
-    moving subjects, another viewpoint) each have detail the other lacks;
+    texture_loss — detail lost in *both* directions within one tone zone (black or white, or
+    the mid-tones): min over the two images of the share of tiles where the other has 4x its
+    gradient energy. An edit derives one image from the other, so detail goes missing one way
+    only; two captures (exposure brackets, moving subjects, another viewpoint) each have
+    detail the other lacks;
     tone_outliers — share of pixels more than 12 grey levels off the tone curve of their region
     (binned conditional mean, tone_regions x tone_regions cells), the worse of the two
     directions, both smoothed to TONE_SIGMA (sharpening halos average out there);
@@ -860,10 +861,17 @@ def _compare(tgt: np.ndarray, warped: np.ndarray, valid: np.ndarray, coverage: f
         # a flat mid-tone patch where the other image has detail was painted over the photo
         # (a sticker, a caption box); a flat patch at black or white is clipping, which is what
         # two exposures differ by: only that counts as detail lost
-        painted_a, painted_b = _painted(ea, tiles(t1)), _painted(eb, tiles(w1))
-        lost_b = (ratio > np.log(4)) & ~painted_b[u]
-        lost_a = (ratio < -np.log(4)) & ~painted_a[u]
-        texture_loss = float(min(lost_b.mean(), lost_a.mean()))
+        mean_a, mean_b = tiles(t1), tiles(w1)
+        lost_b = (ratio > np.log(4)) & ~_painted(eb, mean_b)[u]
+        lost_a = (ratio < -np.log(4)) & ~_painted(ea, mean_a)[u]
+        # both ways within one tone zone: at black or white (highlights clipped in one exposure,
+        # shadows in the other) or in the mid-tones (focus, a subject's edges). A tone edit
+        # with sharpening ("auto enhance") clips the extremes of the edited copy and strengthens
+        # its mid-tones: the original "lacks" mid-tone detail and the copy extreme detail, each
+        # way in its own zone, which is one edit, not two captures
+        ext_a, ext_b = _at_black_or_white(mean_a)[u], _at_black_or_white(mean_b)[u]
+        texture_loss = max(float(min((lost_b & ext_b).mean(), (lost_a & ext_a).mean())),
+                           float(min((lost_b & ~ext_b).mean(), (lost_a & ~ext_a).mean())))
     else:
         texture_loss = 0.0
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image, ImageDraw, ImageEnhance, ImageFont, ImageOps
+from PIL import Image, ImageDraw, ImageEnhance, ImageFilter, ImageFont, ImageOps
 
 from photo_edits import noisy, sharpened, stickered, vignetted, watermarked
 
@@ -192,6 +192,33 @@ def test_stickers_that_are_most_of_the_flat_tiles_do_not_raise_the_grain_floor(v
     photo = ImageOps.exif_transpose(Image.open(photo_file)).convert("RGB")
     v = verifier.verify(photo, _bench_like_stickers(photo))
     assert v.is_copy, v.reason
+
+
+@pytest.mark.parametrize("photo", ["urban100_img_059.jpg", "urban100_img_062.jpg"])
+def test_an_auto_enhance_that_clips_and_sharpens_is_still_a_copy(verifier, photo):
+    # contrast clips the copy's extremes (detail the original has) and sharpening strengthens
+    # its mid-tones (detail the original "lacks"): lost one way in each tone zone, one edit
+    original = Image.open(DATA / "photos" / photo).convert("RGB")
+    enhanced = ImageEnhance.Sharpness(ImageEnhance.Contrast(original).enhance(1.4)).enhance(2.0)
+    v = verifier.verify(original, _reencoded(enhanced, 90))
+    assert v.is_copy, v.reason
+
+
+def _focused(photo: Image.Image, near: bool) -> Image.Image:
+    """The photo as a shot focused near (its bottom sharp) or far (its top sharp), the rest soft."""
+    sharp = np.asarray(photo, np.float32)
+    soft = np.asarray(photo.filter(ImageFilter.GaussianBlur(1.5)), np.float32)
+    depth = np.clip((np.linspace(0, 1, photo.height)[:, None, None] - 0.35) / 0.3, 0, 1)
+    out_of_focus = 1 - depth if near else depth
+    return _reencoded(Image.fromarray((sharp * (1 - out_of_focus) + soft * out_of_focus).astype(np.uint8)), 90)
+
+
+@pytest.mark.parametrize("photo", ["g0001_orig.jpg", "g0020_orig.jpg"])
+def test_two_shots_focused_at_different_depths_are_not_copies(verifier, photo):
+    # each is sharp where the other is soft, in the mid-tones: detail lost both ways in one zone
+    im = Image.open(DEV / photo).convert("RGB")
+    v = verifier.verify(_focused(im, near=True), _focused(im, near=False))
+    assert not v.is_copy and v.against == "lost", v.reason
 
 
 @pytest.mark.parametrize("floor, subject, shift", [("g0001", "g0010", 120), ("g0006", "g0003", 30)])
