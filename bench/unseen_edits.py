@@ -1,6 +1,7 @@
 """Held-out bench: edits that nd-dev does not contain, made from real camera photos it never saw.
 
     python bench/unseen_edits.py [--data DIR] [--keep DIR] [--no-peers] [--json FILE]
+                                 [--mode all|single|both] [--edits unseen|combined]
 
 The shipped thresholds were calibrated on nd-dev's 18 kinds of copies of 214 photos. Here the
 originals are the full-resolution camera JPEGs in formats/camera (other cameras, other sizes,
@@ -9,7 +10,11 @@ sensor-like noise, a stretch to another aspect ratio, a keystone (perspective) c
 JPEG quality 10, a tiled watermark, local contrast (CLAHE), a 2x upscale, posterising, stickers,
 a straightened (rotated and cropped) copy, a "filter" (curves, saturation, warm tint), a 160 px
 thumbnail and a heavy off-centre crop. Edited copies carry no EXIF, as most editors and
-messengers write them.
+messengers write them. `--edits combined` makes twelve chains of edits instead, as apps and
+people combine them: crop + resize + recompress for a post, a turned photo resized and sent,
+mirror + warm colours + crop, grey + thumbnail, a caption at quality 35, a white frame then a
+quarter turn, blur + half size, upside down + off-centre crop, contrast + sharpening (an "auto
+enhance"), three JPEG re-saves, a letterbox, mirror + small at quality 40.
 
 It prints, for every edit of a photo in one library and for one edit per library, pair precision / recall / F1 and recall per edit for mgdesk's copy level (shipped
 defaults, through the Library as a user runs it) and for the peers in the same run. Different
@@ -21,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import io
 import json
 import logging
 import os
@@ -165,6 +171,52 @@ EDITS: dict[str, tuple[Callable[[Image.Image], Image.Image], int]] = {
 }
 
 
+def _crop(im: Image.Image, share: float, at: tuple[float, float] = (0.5, 0.5)) -> Image.Image:
+    w, h = im.size
+    cw, ch = int(w * share), int(h * share)
+    x, y = int((w - cw) * at[0]), int((h - ch) * at[1])
+    return im.crop((x, y, x + cw, y + ch))
+
+
+def _scaled(im: Image.Image, factor: float) -> Image.Image:
+    return im.resize((max(8, round(im.width * factor)), max(8, round(im.height * factor))),
+                     Image.Resampling.LANCZOS)
+
+
+def _jpeg(im: Image.Image, quality: int) -> Image.Image:
+    buf = io.BytesIO()
+    im.save(buf, "JPEG", quality=quality)
+    return Image.open(io.BytesIO(buf.getvalue())).convert("RGB")
+
+
+def _caption(im: Image.Image) -> Image.Image:
+    out = im.copy()
+    ImageDraw.Draw(out).text((im.width // 10, im.height * 3 // 4), "Summer 2019!", fill="white",
+                             font=ImageFont.load_default(size=max(10, im.height // 12)),
+                             stroke_width=2, stroke_fill="black")
+    return out
+
+
+#: edits as apps and people chain them (a messenger resizes and recompresses what a phone turned,
+#: a post is cropped, scaled and saved), none of them an nd-dev transform on its own
+COMBINED: dict[str, tuple[Callable[[Image.Image], Image.Image], int]] = {
+    "social_post": (lambda im: _scaled(_crop(im, 0.85), 0.6), 70),
+    "turned_sent": (lambda im: _scaled(im.rotate(90, expand=True), 0.5), 60),
+    "mirror_warm_crop": (lambda im: _crop(ImageEnhance.Color(ImageEnhance.Brightness(
+        ImageOps.mirror(im)).enhance(1.2)).enhance(1.4), 0.8), 88),
+    "gray_thumb": (lambda im: _scaled(ImageOps.grayscale(im).convert("RGB"), 0.3), 85),
+    "caption_q35": (_caption, 35),
+    "framed_turned": (lambda im: ImageOps.expand(im, 30, "white").rotate(270, expand=True), 90),
+    "soft_half": (lambda im: _scaled(im.filter(ImageFilter.GaussianBlur(2)), 0.5), 85),
+    "upside_crop": (lambda im: _crop(im.rotate(180), 0.75, (0.1, 0.9)), 75),
+    "auto_enhance": (lambda im: ImageEnhance.Sharpness(ImageEnhance.Contrast(im).enhance(1.4)).enhance(2.0), 90),
+    "resaved_thrice": (lambda im: _jpeg(_jpeg(_scaled(im, 0.8), 60), 50), 50),
+    "letterboxed": (lambda im: ImageOps.expand(_scaled(im, 0.7), 40, "black"), 85),
+    "mirror_small_q40": (lambda im: _scaled(ImageOps.mirror(im), 0.35), 40),
+}
+EDIT_SETS = {"unseen": EDITS, "combined": COMBINED}
+
+
 def originals(camera: Path) -> list[Path]:
     found = []
     for sub in SOURCES:
@@ -180,7 +232,7 @@ def originals(camera: Path) -> list[Path]:
     return found[:MAX_ORIGINALS]
 
 
-def build(camera: Path, out: Path) -> Path:
+def build(camera: Path, out: Path, edits: dict = EDITS) -> Path:
     """Write the originals (as they are, EXIF and all) and their edits, and a truth.csv."""
     images = out / "images"
     images.mkdir(parents=True)
@@ -192,7 +244,7 @@ def build(camera: Path, out: Path) -> Path:
         with Image.open(src) as raw:
             photo = ImageOps.exif_transpose(raw).convert("RGB")
         # each original gets every edit: recall per edit is then over the same photos
-        for name, (edit, quality) in EDITS.items():
+        for name, (edit, quality) in edits.items():
             edited = edit(photo)
             file = f"{group}_{name}.jpg"
             edited.save(images / file, "JPEG", quality=quality)
@@ -212,11 +264,11 @@ def score(name: str, groups: list[list[str]], truth, seconds: float) -> dict:
             "recall_per_edit": {t: r.recall for t, r in sorted(per.items())}}
 
 
-def single_edit_sets(images: Path, truth, out: Path) -> dict[str, Path]:
+def single_edit_sets(images: Path, truth, out: Path, edits: dict = EDITS) -> dict[str, Path]:
     """One folder per edit: every original and its copies of that edit only. A user seldom has
     sixteen edits of one photo; this measures each kind of edit without the others."""
     folders = {}
-    for edit in EDITS:
+    for edit in edits:
         folder = out / edit / "images"
         folder.mkdir(parents=True)
         rows = [r for r in truth.rows.values() if r.transform in ("original", edit)]
@@ -248,15 +300,15 @@ def run_tools(sets: dict[str, Path], work: Path, peers: bool) -> dict[str, dict[
     return {name: {"groups": g, "seconds": seconds[name]} for name, g in groups.items()}
 
 
-def print_table(title: str, results: list[dict]) -> None:
+def print_table(title: str, results: list[dict], edits: dict = EDITS) -> None:
     print(f"\n{title}\n{'tool':22} {'precision':>9} {'recall':>7} {'F1':>6} {'false pairs':>11} {'time':>7}")
     for r in results:
         print(f"{r['name']:22} {r['precision']:9.3f} {r['recall']:7.3f} {r['f1']:6.3f} "
               f"{r['false_pairs']:11d} {r['seconds']:6.1f}s")
     print("recall per edit (original <-> edited copy):")
-    print(f"{'edit':12} " + " ".join(f"{r['name'][:12]:>12}" for r in results))
-    for edit in EDITS:
-        print(f"{edit:12} " + " ".join(f"{r['recall_per_edit'].get(edit, 0.0):12.2f}" for r in results))
+    print(f"{'edit':16} " + " ".join(f"{r['name'][:12]:>12}" for r in results))
+    for edit in edits:
+        print(f"{edit:16} " + " ".join(f"{r['recall_per_edit'].get(edit, 0.0):12.2f}" for r in results))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -268,7 +320,11 @@ def main(argv: list[str] | None = None) -> int:
                     help="all: every edit of a photo in one library (sixteen copies a photo); "
                          "single: one library per edit (the photo and that copy)")
     ap.add_argument("--json", type=Path, help="also write the figures here")
+    ap.add_argument("--edits", choices=tuple(EDIT_SETS), default="unseen",
+                    help="unseen: sixteen single edits nd-dev does not make; combined: twelve "
+                         "chains of edits as apps make them (crop + resize + recompress, ...)")
     args = ap.parse_args(argv)
+    edits = EDIT_SETS[args.edits]
     logging.basicConfig(level=logging.INFO, format="%(message)s")
 
     work = Path(tempfile.mkdtemp(prefix="mgdesk-unseen-"))
@@ -276,25 +332,25 @@ def main(argv: list[str] | None = None) -> int:
     if args.keep and (root / "truth.csv").exists():
         images = root / "images"
     else:
-        images = build(args.data / "formats" / "camera", root)
+        images = build(args.data / "formats" / "camera", root, edits)
     truth = load_truth(root / "truth.csv")
     log.info("%d files: %d originals x %d edits", len(truth.files),
-             sum(r.transform == "original" for r in truth.rows.values()), len(EDITS))
+             sum(r.transform == "original" for r in truth.rows.values()), len(edits))
 
     figures: dict[str, list[dict]] = {}
     if args.mode in ("all", "both"):
         ran = run_tools({"unseen": images}, work / "all", not args.no_peers)
         figures["all"] = [score(name, r["groups"]["unseen"], truth, r["seconds"]) for name, r in ran.items()]
-        print_table("every edit in one library (17 files a photo):", figures["all"])
+        print_table(f"every edit in one library ({len(edits) + 1} files a photo):", figures["all"], edits)
     if args.mode in ("single", "both"):
-        sets = single_edit_sets(images, truth, work / "single")
+        sets = single_edit_sets(images, truth, work / "single", edits)
         ran = run_tools(sets, work / "single-libs", not args.no_peers)
         figures["single"] = []
         for name, r in ran.items():
             rows = [score(name, r["groups"][edit], load_truth(sets[edit].parent / "truth.csv"), 0.0)
-                    for edit in EDITS]
+                    for edit in edits]
             fp = sum(x["false_pairs"] for x in rows)
-            per = {edit: x["recall_per_edit"].get(edit, 0.0) for edit, x in zip(EDITS, rows)}
+            per = {edit: x["recall_per_edit"].get(edit, 0.0) for edit, x in zip(edits, rows)}
             found = sum(per.values()) / len(per)
             precision_pairs = [x["precision"] for x in rows]
             figures["single"].append({
@@ -302,7 +358,7 @@ def main(argv: list[str] | None = None) -> int:
                 "f1": 2 * found * float(np.mean(precision_pairs)) / max(found + float(np.mean(precision_pairs)), 1e-9),
                 "false_pairs": fp, "seconds": r["seconds"], "recall_per_edit": per})
         print_table("one edit per library (the photos and one copy each; precision and recall "
-                    "are means over the 16 libraries):", figures["single"])
+                    f"are means over the {len(edits)} libraries):", figures["single"], edits)
     if args.json:
         args.json.write_text(json.dumps(figures, indent=1))
     if not args.keep:
