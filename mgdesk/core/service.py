@@ -383,13 +383,13 @@ class Library:
     def _lossless_resaves(self, files: list[FileRecord]) -> dict[int, int]:
         """resave.lossless_resaves over a group, each pair's answer kept for this session."""
         from mgdesk.core.resave import lossless_resaves, same_pixels
+        by_path = {f.path: f for f in files}
 
         def same(a: str, b: str) -> bool:
             key = (by_path[a].hash or a, by_path[b].hash or b)
             if key not in self._resaves:
                 self._resaves[key] = same_pixels(a, b)
             return self._resaves[key]
-        by_path = {f.path: f for f in files}
         return lossless_resaves([f.path for f in files], [(f.width or 0, f.height or 0) for f in files],
                                 [f.format for f in files], same)
 
