@@ -62,7 +62,7 @@ from mgdesk.core.imaging import jpeg_quality, load_image
 log = logging.getLogger(__name__)
 
 #: Bump when the verdicts change, so cached verdicts are invalidated.
-VERIFIER_VERSION = "sift-grad-23"
+VERIFIER_VERSION = "sift-grad-24"
 
 FEATURE_SIDE = 640
 TILE = 16
@@ -82,6 +82,9 @@ COARSE_SIGMA = 2.0
 #: tones are compared smoothed this much (sigma, working px): sharpening's halos (an unsharp
 #: mask keeps the local mean) and grain average out; the light of another capture does not
 TONE_SIGMA = 2.5
+#: one image clipped at black and at white, each in at least this share of its clipped tiles
+#: where the two disagree, with the other clipped in no more than that: a contrast stretch
+STRETCH_END = 0.1
 #: a copy rotated by more than this against another is "turned" (small_rotate edits are 4-9°; a
 #: straight crop or resize measures well under 1°)
 TURN_DEGREES = 2.0
@@ -833,8 +836,7 @@ def _compare(tgt: np.ndarray, warped: np.ndarray, valid: np.ndarray, coverage: f
     n = int(use.sum())
     # whether clipping is where they disagree: two exposures (the darker frame is the richer
     # one wherever the brighter is blown out), not detail laid over one of them
-    clip = _clipped(d.ea, d.mean_a) | _clipped(d.eb, d.mean_b)
-    clipped = float((differ & clip).sum() / max(int(differ.sum()), 1))
+    clipped = _exposure_clipping(d)
     # content laid over the photo (a watermark, a caption, stickers) adds detail to one image
     # only: where the two disagree, that one is the richer nearly everywhere. Its tiles are set
     # aside and the rest must agree; "moved" detail is then detail of the photo that the
@@ -1051,6 +1053,21 @@ def _photo_share(gray: np.ndarray, covered: np.ndarray) -> float:
 
 def _at_black_or_white(mean: np.ndarray) -> np.ndarray:
     return (mean <= 24.0) | (mean >= 232.0)
+
+
+def _exposure_clipping(d: "_TileDiff") -> float:
+    """Share of the disagreeing tiles that one of the two images clipped, as two exposures
+    differ: the brighter frame clips white where the darker has detail, the darker clips black.
+    One image clipped alone at both black and white is a contrast stretch of the other, which
+    no exposure is (an "auto enhance"), so its clipping does not count."""
+    ca, cb = d.differ & _clipped(d.ea, d.mean_a), d.differ & _clipped(d.eb, d.mean_b)
+    n = max(int(d.differ.sum()), 1)
+    for mine, mean, other in ((ca, d.mean_a, cb), (cb, d.mean_b, ca)):
+        k = int(mine.sum())
+        black, white = int((mine & (mean <= 24.0)).sum()), int((mine & (mean >= 232.0)).sum())
+        if k and min(black, white) >= STRETCH_END * k and int(other.sum()) <= STRETCH_END * k:
+            return float(other.sum() / n)
+    return float((ca | cb).sum() / n)
 
 
 def _clipped(energy: np.ndarray, mean: np.ndarray) -> np.ndarray:

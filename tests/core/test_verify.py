@@ -122,6 +122,26 @@ def test_two_exposures_that_disagree_do_so_where_one_is_clipped(verifier):
     assert not v.is_copy and not v.edits_apart and not v.undecided, v.reason
 
 
+def test_a_contrast_stretch_clips_one_image_at_both_ends_which_no_exposure_does(verifier, tmp_path):
+    # an "auto enhance" against a captioned copy saved at quality 35: they disagree mostly where
+    # the enhanced one clipped, at black and at white alike. Two exposures clip on opposite sides
+    # (the test above); one image clipped at both ends is an edit, so the caption is set aside
+    # as content laid over the other and the rest agrees
+    photo = ImageOps.exif_transpose(Image.open(DATA / "formats" / "camera" / "jpg" / "exif-org" / "nikon-e950.jpg"))
+    photo = photo.convert("RGB")
+    enhanced = ImageEnhance.Sharpness(ImageEnhance.Contrast(photo).enhance(1.4)).enhance(2.0)
+    captioned = photo.copy()
+    ImageDraw.Draw(captioned).text((photo.width // 10, photo.height * 3 // 4), "Summer 2019!", fill="white",
+                                   font=ImageFont.load_default(size=photo.height // 12),
+                                   stroke_width=2, stroke_fill="black")
+    enhanced.save(tmp_path / "enhanced.jpg", quality=90)  # read back from files, as a scan does
+    captioned.save(tmp_path / "captioned.jpg", quality=35)
+    for pair in ((tmp_path / "captioned.jpg", tmp_path / "enhanced.jpg"),
+                 (tmp_path / "enhanced.jpg", tmp_path / "captioned.jpg")):
+        v = verifier.verify(*pair)
+        assert v.is_copy, v.reason
+
+
 def _frame(background: Image.Image, subject: Image.Image, x: int) -> Image.Image:
     frame = background.copy()
     frame.paste(subject, (x, background.height // 3))
