@@ -334,6 +334,9 @@ def main(argv: list[str] | None = None) -> int:
     else:
         images = build(args.data / "formats" / "camera", root, edits)
     truth = load_truth(root / "truth.csv")
+    made = {r.transform for r in truth.rows.values()} - {"original"}
+    if made != set(edits):
+        ap.error(f"{root} holds another set of edits ({', '.join(sorted(made))}): keep each set in its own folder")
     log.info("%d files: %d originals x %d edits", len(truth.files),
              sum(r.transform == "original" for r in truth.rows.values()), len(edits))
 

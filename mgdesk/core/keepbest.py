@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import logging
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import PurePath
-from typing import Callable, Sequence
+from typing import Callable, Collection, Sequence
 
 log = logging.getLogger(__name__)
 
@@ -192,25 +193,10 @@ def _most_photo(members: Sequence[MemberInfo], alive: list[int]) -> tuple[list[i
 
 def _least_edited(members: Sequence[MemberInfo], alive: list[int]) -> tuple[list[int], str]:
     """The members least set apart from their copies: first by content (a caption, a blur),
-    then by orientation (turned or mirrored), then by tones (brightness, contrast); last, a
-    lossless re-save loses to the file whose pixels it holds."""
-    winners, texts = alive, []
+    then by orientation (turned or mirrored), then by tones (brightness, contrast)."""
     known = [i for i in alive if members[i].edits is not None]
-    if len(known) >= 2:
-        winners, texts = _by_edits(members, known)
-        if not texts:  # the measured members are alike; the unmeasured ones are not ruled out
-            winners = alive
-    sources = [i for i in winners if members[i].resave_of is None]
-    if sources and len(sources) < len(winners):
-        resaved = next(members[i] for i in winners if members[i].resave_of is not None)
-        winners = sources
-        texts.append(f"{PurePath(resaved.path).name} only re-saves its pixels losslessly")
-    if not texts:
+    if len(known) < 2:
         return alive, ""
-    return winners, "least edited: " + ", and ".join(texts)
-
-
-def _by_edits(members: Sequence[MemberInfo], known: list[int]) -> tuple[list[int], list[str]]:
     measures = (
         (lambda e: e.content, EDIT_TOLERANCE,
          lambda e: f"agrees with its copies in {1 - e.content:.0%} of the photo"),
@@ -225,11 +211,13 @@ def _by_edits(members: Sequence[MemberInfo], known: list[int]) -> tuple[list[int
             best = min(near, key=lambda i: measure(members[i].edits))  # type: ignore[arg-type]
             winners = near
             texts.append(why(members[best].edits))
-    return winners, texts
+    if not texts:  # the measured members are alike; the unmeasured ones are not ruled out
+        return alive, ""
+    return winners, "least edited: " + ", and ".join(texts)
 
 
 def choose_keeper(members: Sequence[MemberInfo], rules: KeepRules | None = None) -> tuple[int, str]:
-    """Index of the member to keep and why. Ties on every rule keep the first member."""
+    """Index of the member to keep and why. Ties on every rule go to _tie_break."""
     if not members:
         raise ValueError("a group needs at least one member")
     rules = rules or KeepRules()
@@ -237,6 +225,15 @@ def choose_keeper(members: Sequence[MemberInfo], rules: KeepRules | None = None)
     steps: list[str] = []  # rules that narrowed the field before the deciding one
     if len(members) == 1:
         return 0, "only photo in the group"
+    # a lossless re-save holds nothing its source lacks, whatever its size or format: before
+    # any rule, so no order of the rules keeps it
+    sources = [i for i in alive if members[i].resave_of is None]
+    if sources and len(sources) < len(alive):
+        resaved = next(members[i] for i in alive if members[i].resave_of is not None)
+        alive = sources
+        steps.append(f"{PurePath(resaved.path).name} only re-saves its pixels losslessly")
+        if len(alive) == 1:
+            return alive[0], steps[0]
     for name in rules.order:
         winners, text = _rule(name, rules)(members, alive)
         if len(winners) < len(alive):
@@ -248,22 +245,31 @@ def choose_keeper(members: Sequence[MemberInfo], rules: KeepRules | None = None)
     return index, "; then ".join(steps + ["all equal on the other keep rules; " + text])
 
 
-#: names that file managers and browsers give a second copy: "IMG_1 (1)", "IMG_1 copy 2",
-#: "IMG_1 - Copy (2)", "Copy of IMG_1", "IMG_1 - Kopie" (and the like in a few languages)
+#: what file managers, browsers and sync tools add to a second copy's name: "IMG_1 (1)",
+#: "IMG_1 copy 2", "IMG_1 - Copy (2)", "IMG_1 (copy)", "IMG_1 (3rd copy)", "IMG_1 2" (Finder),
+#: "IMG_1 (conflicted copy 2024-01-02)", "Copy of IMG_1", "Kopie von IMG_1" (and a few languages)
 _COPY_WORD = r"(?:copy|kopie|kopia|kopio|copia|copie|cópia)"
-_COPY_NAME = re.compile(rf"(?:\s?\(\d+\)|[\s_-]+{_COPY_WORD}(?:\s?\(?\d+\)?)?)$|^{_COPY_WORD}(?: \(\d+\))? of ",
-                        re.IGNORECASE)
+_COPY_SUFFIX = re.compile(
+    rf"(?:\s?\(\d+\)|\s\d+|[\s_-]+{_COPY_WORD}(?:\s?\(?\d+\)?)?"
+    rf"|\s\((?:{_COPY_WORD}|another copy|\d+(?:st|nd|rd|th) copy|[^()]*conflicted copy[^()]*)\))$",
+    re.IGNORECASE)
+_COPY_PREFIX = re.compile(rf"^(?:{_COPY_WORD}(?: \(\d+\))?(?: of|_of| von| de) |{_COPY_WORD}_of_)", re.IGNORECASE)
 
 
-def is_copy_name(path: str) -> bool:
-    """Whether a file's name is one a file manager or browser gives a second copy."""
-    return bool(_COPY_NAME.search(PurePath(path).stem))
+def is_copy_name(path: str, stems: Collection[str]) -> bool:
+    """Whether a file is named as a second copy of another of ``stems`` (names without their
+    extension): "IMG_1 (1).jpg" next to IMG_1, not "Vacation (2019).jpg" on its own."""
+    stem = unicodedata.normalize("NFC", PurePath(path).stem)
+    others = {unicodedata.normalize("NFC", s).casefold() for s in stems} - {stem.casefold()}
+    bases = (_COPY_SUFFIX.sub("", stem), _COPY_PREFIX.sub("", stem))
+    return any(base != stem and base.strip().casefold() in others for base in bases)
 
 
 def _tie_break(members: Sequence[MemberInfo], alive: list[int]) -> tuple[int, str]:
     """Members no rule tells apart (exact copies, mostly): the one not named like a copy, then
     the file modified first (a copy is written after its original), then the first."""
-    plain = [i for i in alive if not is_copy_name(members[i].path)]
+    stems = [PurePath(members[i].path).stem for i in alive]
+    plain = [i for i in alive if not is_copy_name(members[i].path, stems)]
     if plain and len(plain) < len(alive):
         if len(plain) == 1:
             marked = next(i for i in alive if i not in plain)

@@ -1,9 +1,11 @@
 """Lossless re-saves: a PNG (TIFF, BMP, lossless WebP) that holds exactly the pixels a lossy
-copy (JPEG, HEIC, lossy WebP) decodes to.
+copy (JPEG, HEIC, lossy WebP) decodes to, and was written after it.
 
-Such a file was made from the lossy one: a lossy encoder never reproduces its input exactly
+Such a file was made from the lossy one: a lossy encoder does not reproduce a photo exactly
 (a JPEG at quality 100 without chroma subsampling still leaves 2-3 % of the values off by more
-than one level), so pixels that match to the level can only come from decoding it. The re-save
+than one level), so pixels that match to the level come from decoding it. Flat graphics (a
+screenshot) do survive a quality 99-100 JPEG to the level, and then the pixels cannot tell
+which file came first; the file times can: a re-save is not older than its source. The re-save
 holds nothing the lossy file lacks, usually without its camera metadata, in a file several
 times larger; keep-best must not keep it for being the bigger file or the "better" format.
 """
@@ -12,6 +14,8 @@ from __future__ import annotations
 
 import logging
 import os
+import stat
+import struct
 from typing import Callable, Sequence
 
 import numpy as np
@@ -25,8 +29,8 @@ _LOSSLESS = frozenset({"PNG", "BMP", "DIB", "GIF"})
 _LOSSY = frozenset({"JPEG", "MPO", "HEIF", "HEIC", "AVIF"})
 _LOSSY_TIFF = frozenset({"jpeg", "tiff_jpeg", "webp", "jpeg2000"})
 #: share of pixel values within one grey level of the lossy file's decode. Another decoder (a
-#: different IDCT) moves a few values by one level; a JPEG at quality 100 / 4:4:4 reaches only
-#: 0.97-0.98 on the shared photos, so a lossless original is never taken for a re-save of it
+#: different IDCT) moves a few values by one level; a JPEG at quality 100 / 4:4:4 of a photo
+#: reaches only 0.97-0.98 on the shared photos
 SAME_PIXELS = 0.995
 _BAND = 256  # rows compared at a time
 
@@ -42,6 +46,8 @@ def is_lossless(path: str | os.PathLike[str], fmt: str | None = None) -> bool | 
     if fmt in _LOSSY:
         return False
     try:
+        if not stat.S_ISREG(os.stat(path).st_mode):  # a FIFO named .tif must not hang us
+            return None
         with Image.open(path) as im:
             fmt = (im.format or "").upper()
             compression = str(im.info.get("compression", "")).lower()
@@ -54,23 +60,47 @@ def is_lossless(path: str | os.PathLike[str], fmt: str | None = None) -> bool | 
     if fmt == "TIFF":
         return compression not in _LOSSY_TIFF
     if fmt == "WEBP":
-        try:
-            with open(path, "rb") as fp:
-                head = fp.read(4096)
-        except OSError:
-            return None
-        return b"VP8L" in head and b"VP8 " not in head
+        return _webp_lossless(path)
     return None
 
 
-def same_pixels(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> bool:
-    """Whether two files decode (upright) to the same pixels, to within a decoder's rounding."""
+def _webp_lossless(path: str | os.PathLike[str]) -> bool | None:
+    """Walk the RIFF chunks to the image data: VP8L is lossless, VP8 lossy (an ICC profile or
+    EXIF may come first, at any length); animations and anything odd are unknown."""
+    try:
+        with open(path, "rb") as fp:
+            head = fp.read(12)
+            if len(head) < 12 or head[:4] != b"RIFF" or head[8:] != b"WEBP":
+                return None
+            for _ in range(64):
+                chunk = fp.read(8)
+                if len(chunk) < 8:
+                    return None
+                kind, size = chunk[:4], struct.unpack("<I", chunk[4:])[0]
+                if kind == b"VP8L":
+                    return True
+                if kind == b"VP8 ":
+                    return False
+                if kind == b"ANMF":
+                    return None
+                fp.seek(size + (size & 1), os.SEEK_CUR)
+    except OSError:
+        return None
+    return None
+
+
+def same_pixels(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> bool | None:
+    """Whether two files decode (upright) to the same pixels, to within a decoder's rounding;
+    None when either cannot be read now (it may be later: a drive not mounted yet)."""
     try:
         pa = np.asarray(load_image(a).image)
         pb = np.asarray(load_image(b).image)
     except ImageLoadError as exc:
         log.warning("cannot compare pixels: %s", exc)
-        return False
+        return None
+    except MemoryError:
+        log.warning("cannot compare pixels of %s and %s: out of memory", a, b)
+        return None
     if pa.shape != pb.shape:
         return False
     near = 0
@@ -82,23 +112,31 @@ def same_pixels(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> bool:
 
 def lossless_resaves(paths: Sequence[str], sizes: Sequence[tuple[int, int]],
                      formats: Sequence[str | None] | None = None,
-                     same: Callable[[str, str], bool] = same_pixels) -> dict[int, int]:
+                     modified: Sequence[float | None] | None = None,
+                     same: Callable[[str, str], bool | None] = same_pixels) -> dict[int, int]:
     """{index of a re-save: index of the lossy file whose pixels it holds} among one group.
 
-    Only members shown at the same size are compared (one full decode each), so a group pays
-    nothing unless it mixes lossless and lossy files of one size.
+    Only a lossless member shown at the same size as a lossy one, and not written before it
+    (``modified``: file times, when known), is compared (one full decode each), so a group
+    pays nothing unless it mixes lossless and lossy files of one size.
     """
     formats = formats or [None] * len(paths)
+    modified = modified or [None] * len(paths)
     one_format = {(f or "").upper() for f in formats}
     if len(paths) < 2 or (len(one_format) == 1 and one_format <= _LOSSLESS | _LOSSY):
         return {}  # all PNG or all JPEG: nothing to compare
+
+    def not_older(i: int, j: int) -> bool:
+        mi, mj = modified[i], modified[j]
+        return mi is None or mj is None or mi >= mj
+
     kinds = [is_lossless(p, f) if w and h else None for p, (w, h), f in zip(paths, sizes, formats)]
     found: dict[int, int] = {}
     for i, lossless in enumerate(kinds):
         if not lossless:
             continue
         for j, other in enumerate(kinds):
-            if other is False and sizes[j] == sizes[i] and same(paths[i], paths[j]):
+            if other is False and sizes[j] == sizes[i] and not_older(i, j) and same(paths[i], paths[j]):
                 found[i] = j
                 break
     return found

@@ -385,13 +385,17 @@ class Library:
         from mgdesk.core.resave import lossless_resaves, same_pixels
         by_path = {f.path: f for f in files}
 
-        def same(a: str, b: str) -> bool:
+        def same(a: str, b: str) -> bool | None:
             key = (by_path[a].hash or a, by_path[b].hash or b)
             if key not in self._resaves:
-                self._resaves[key] = same_pixels(a, b)
+                answer = same_pixels(a, b)
+                if answer is None:  # unreadable for now: ask again next time
+                    return None
+                self._resaves[key] = answer
             return self._resaves[key]
         return lossless_resaves([f.path for f in files], [(f.width or 0, f.height or 0) for f in files],
-                                [f.format for f in files], same)
+                                [f.format for f in files], [f.mtime_ns / 1e9 if f.mtime_ns else None for f in files],
+                                same)
 
     # ---- search --------------------------------------------------------------------------
     def search(self, image: str | Path, k: int = 20) -> list[SearchHit]:

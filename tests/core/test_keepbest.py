@@ -132,9 +132,21 @@ def test_exact_copies_keep_the_one_not_named_like_a_copy(copy_name):
     assert reason == f"all equal on the other keep rules; kept the one not named as a copy ({copy_name} is)"
 
 
-def test_names_that_merely_contain_copy_are_not_copies():
+def test_a_name_is_a_copy_only_next_to_the_name_it_copies():
     from mgdesk.core.keepbest import is_copy_name
-    assert not any(map(is_copy_name, ["copyright.jpg", "photocopy.jpg", "Copyshop 2019.jpg", "IMG_2019-01.jpg"]))
+    stems = ["IMG_1", "copyright", "Vacation (2019)", "Screenshot (12)", "Screenshot (13)"]
+    for name in ("IMG_1 (copy).jpg", "IMG_1 (3rd copy).jpg", "IMG_1 2.jpg", "copy_of_IMG_1.jpg",
+                 "IMG_1 (conflicted copy 2024-01-02).jpg", "Kopie von IMG_1.jpg"):
+        assert is_copy_name(name, stems + [name.rsplit(".", 1)[0]]), name
+    for name in ("copyright.jpg", "Vacation (2019).jpg", "Screenshot (12).png", "IMG_1.jpg"):
+        assert not is_copy_name(name, stems), name
+
+
+def test_a_lossless_re_save_is_not_kept_whatever_the_order_of_the_rules():
+    jpeg = member("/p/IMG_1.jpg", size=3_000_000)
+    png = MemberInfo("/p/IMG_1.png", 1000, 800, 14_000_000, "PNG", resave_of="/p/IMG_1.jpg")
+    for order in (("format", "file_size"), ("file_size",), ()):
+        assert choose_keeper([png, jpeg], KeepRules(order=order)) == (1, "IMG_1.png only re-saves its pixels losslessly")
 
 
 def test_then_the_file_written_first_is_kept():
@@ -153,7 +165,7 @@ def test_bad_input_is_a_clear_error():
 def test_a_lossless_re_save_is_not_kept_for_its_bigger_file_or_its_format():
     jpeg = member("/p/IMG_1.jpg", size=3_000_000, exif=40)
     png = MemberInfo("/p/IMG_1.png", 1000, 800, 14_000_000, "PNG", resave_of="/p/IMG_1.jpg")
-    assert choose_keeper([png, jpeg]) == (1, "least edited: IMG_1.png only re-saves its pixels losslessly")
+    assert choose_keeper([png, jpeg]) == (1, "IMG_1.png only re-saves its pixels losslessly")
 
 
 def test_a_lossless_re_save_loses_after_the_edits_were_weighed():
@@ -162,5 +174,5 @@ def test_a_lossless_re_save_loses_after_the_edits_were_weighed():
     captioned = MemberInfo("/p/c.jpg", 1000, 800, 320_000, "JPEG", edits=Edits(0.2))
     index, reason = choose_keeper([captioned, resaved, original])
     assert index == 2
-    assert reason == ("least edited: agrees with its copies in 99% of the photo, "
-                      "and a.png only re-saves its pixels losslessly")
+    assert reason == ("a.png only re-saves its pixels losslessly; then least edited: "
+                      "agrees with its copies in 99% of the photo")
