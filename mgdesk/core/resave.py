@@ -14,14 +14,13 @@ from __future__ import annotations
 
 import logging
 import os
-import stat
 import struct
 from typing import Callable, Sequence
 
 import numpy as np
 from PIL import Image
 
-from mgdesk.core.imaging import ImageLoadError, load_image
+from mgdesk.core.imaging import ImageLoadError, load_image, read_info
 
 log = logging.getLogger(__name__)
 
@@ -39,26 +38,24 @@ def is_lossless(path: str | os.PathLike[str], fmt: str | None = None) -> bool | 
     """True for a losslessly stored image, False for a lossy one, None when unknown.
 
     ``fmt`` (the store's format name) answers without opening the file, except for TIFF and
-    WebP, which come both ways."""
+    WebP, which come both ways; the header is read as every file is (imaging.read_info: only
+    the formats mgdesk opens, never a FIFO)."""
     fmt = (fmt or "").upper()
-    if fmt in _LOSSLESS:
-        return True
-    if fmt in _LOSSY:
-        return False
-    try:
-        if not stat.S_ISREG(os.stat(path).st_mode):  # a FIFO named .tif must not hang us
+    if fmt not in _LOSSLESS | _LOSSY:
+        try:
+            fmt = read_info(path).format.upper()  # a regular file, of a format we open
+        except ImageLoadError:
             return None
-        with Image.open(path) as im:
-            fmt = (im.format or "").upper()
-            compression = str(im.info.get("compression", "")).lower()
-    except Exception:  # noqa: BLE001 - unreadable: say nothing about it
-        return None
     if fmt in _LOSSLESS:
         return True
     if fmt in _LOSSY:
         return False
     if fmt == "TIFF":
-        return compression not in _LOSSY_TIFF
+        try:
+            with Image.open(path, formats=["TIFF"]) as im:
+                return str(im.info.get("compression", "")).lower() not in _LOSSY_TIFF
+        except Exception:  # noqa: BLE001 - unreadable: say nothing about it
+            return None
     if fmt == "WEBP":
         return _webp_lossless(path)
     return None

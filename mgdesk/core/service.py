@@ -363,11 +363,12 @@ class Library:
         members = [m for m in members if m[0].status in (FileStatus.OK, FileStatus.ERROR)]
         if not members:
             return GroupView(level, (), 0)
-        resaves = self._lossless_resaves([m[0] for m in members]) if level != "exact" else {}
+        modified = [f.mtime_ns / 1e9 if f.mtime_ns else None for f, *_ in members]
+        resaves = self._lossless_resaves([m[0] for m in members], modified) if level != "exact" else {}
         infos = [MemberInfo(f.path, f.width or 0, f.height or 0, f.size, f.format, f.captured,
                             f.exif_fields or 0, photo, edited,
                             resave_of=members[resaves[i]][0].path if i in resaves else None,
-                            modified=f.mtime_ns / 1e9 if f.mtime_ns else None)
+                            modified=modified[i])
                  for i, (f, _, photo, edited) in enumerate(members)]
         keep, reason = choose_keeper(infos, self.keep_rules)
         out = []
@@ -380,7 +381,7 @@ class Library:
         reclaimable = sum(m.size for m in out if not m.keep)
         return GroupView(level, tuple(out), reclaimable)
 
-    def _lossless_resaves(self, files: list[FileRecord]) -> dict[int, int]:
+    def _lossless_resaves(self, files: list[FileRecord], modified: list[float | None]) -> dict[int, int]:
         """resave.lossless_resaves over a group, each pair's answer kept for this session."""
         from mgdesk.core.resave import lossless_resaves, same_pixels
         by_path = {f.path: f for f in files}
@@ -394,8 +395,7 @@ class Library:
                 self._resaves[key] = answer
             return self._resaves[key]
         return lossless_resaves([f.path for f in files], [(f.width or 0, f.height or 0) for f in files],
-                                [f.format for f in files], [f.mtime_ns / 1e9 if f.mtime_ns else None for f in files],
-                                same)
+                                [f.format for f in files], modified, same)
 
     # ---- search --------------------------------------------------------------------------
     def search(self, image: str | Path, k: int = 20) -> list[SearchHit]:

@@ -1051,8 +1051,12 @@ def _photo_share(gray: np.ndarray, covered: np.ndarray) -> float:
     return float(covered.mean())
 
 
+#: a tile whose mean grey level is at most _BLACK or at least _WHITE is at black or white
+_BLACK, _WHITE = 24.0, 232.0
+
+
 def _at_black_or_white(mean: np.ndarray) -> np.ndarray:
-    return (mean <= 24.0) | (mean >= 232.0)
+    return (mean <= _BLACK) | (mean >= _WHITE)
 
 
 def _exposure_clipping(d: "_TileDiff") -> float:
@@ -1064,7 +1068,7 @@ def _exposure_clipping(d: "_TileDiff") -> float:
     n = max(int(d.differ.sum()), 1)
     for mine, mean, other in ((ca, d.mean_a, cb), (cb, d.mean_b, ca)):
         k = int(mine.sum())
-        black, white = int((mine & (mean <= 24.0)).sum()), int((mine & (mean >= 232.0)).sum())
+        black, white = int((mine & (mean <= _BLACK)).sum()), int((mine & (mean >= _WHITE)).sum())
         if k and min(black, white) >= STRETCH_END * k and int(other.sum()) <= STRETCH_END * k:
             return float(other.sum() / n)
     return float((ca | cb).sum() / n)

@@ -3,6 +3,7 @@ original next to its best-quality JPEG."""
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -35,6 +36,9 @@ def test_each_format_is_known_as_lossless_or_lossy(tmp_path, camera_jpeg):
     assert is_lossless(tmp_path / "jpeg.tif") is False and is_lossless(tmp_path / "lossy.webp") is False
     assert is_lossless(tmp_path / "missing.png", "PNG") is True  # the store's format answers
     assert is_lossless(tmp_path / "lossy.webp", "WEBP") is False  # WebP comes both ways: it looks
+    if hasattr(os, "mkfifo"):  # read as every file is: a FIFO is no image, and no hang
+        os.mkfifo(tmp_path / "pipe.tif")
+        assert is_lossless(tmp_path / "pipe.tif") is None and is_lossless(tmp_path / "pipe.tif", "TIFF") is None
     (tmp_path / "junk.png").write_bytes(b"not an image")
     assert is_lossless(tmp_path / "junk.png") is None
 
