@@ -181,6 +181,7 @@ def figures(row: ToolResult, truths: dict[str, Truth]) -> dict:
             "same_scene_grouped": share.grouped,
             "same_scene_pairs": share.total,
             "share": share.share,
+            "cross_scene_pairs": share.cross_scene,
             # every pair grouped in nd-scenes is a false copy, same scene or not
             "pairs_grouped": len(pairs_of(row.groups["nd-scenes"], scenes.files)),
             "groups": len(row.groups["nd-scenes"]),
@@ -195,11 +196,12 @@ def _pct(x: float) -> str:
 def print_table(results: list[dict]) -> None:
     head = (
         f"{'tool':34} {'precision':>9} {'recall':>7} {'F1':>6}   {'same-scene grouped':>18}"
-        f"   {'time dev':>8} {'scenes':>7}"
+        f" {'cross':>5}   {'time dev':>8} {'scenes':>7}"
     )
     print()
     print("nd-dev: pair scores over copy_group; nd-scenes: share of the same-scene pairs put in one")
-    print("group (for a copy finder these are false copies; for mgdesk similar, shots found)")
+    print("group (for a copy finder these are false copies; for mgdesk similar, shots found);")
+    print("cross: nd-scenes pairs grouped across two different scenes (wrong at every level)")
     print(head)
     print("-" * len(head))
     for r in results:
@@ -210,9 +212,10 @@ def print_table(results: list[dict]) -> None:
         s = r.get("nd-scenes")
         dev = f"{d['precision']:9.3f} {d['recall']:7.3f} {d['f1']:6.3f}" if d else f"{'':25}"
         sc = f"{_pct(s['share'])} ({s['same_scene_grouped']:3d}/{s['same_scene_pairs']})" if s else ""
+        cross = f"{s['cross_scene_pairs']:5d}" if s else ""
         t_dev = f"{r['seconds'].get('nd-dev', float('nan')):7.1f}s"
         t_sc = f"{r['seconds'].get('nd-scenes', float('nan')):6.1f}s"
-        print(f"{r['name']:34} {dev}   {sc:>18}   {t_dev:>8} {t_sc:>7}  {r.get('note', '')}")
+        print(f"{r['name']:34} {dev}   {sc:>18} {cross:>5}   {t_dev:>8} {t_sc:>7}  {r.get('note', '')}")
 
     ran = [r for r in results if "nd-dev" in r]
     if not ran:

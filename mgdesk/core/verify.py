@@ -62,7 +62,7 @@ from mgdesk.core.imaging import jpeg_quality, load_image
 log = logging.getLogger(__name__)
 
 #: Bump when the verdicts change, so cached verdicts are invalidated.
-VERIFIER_VERSION = "sift-grad-24"
+VERIFIER_VERSION = "sift-grad-25"
 
 FEATURE_SIDE = 640
 TILE = 16
@@ -688,7 +688,10 @@ def _tighter(pa: np.ndarray, pb: np.ndarray, p: VerifyParams, model, H, mask, n,
     mask_h = mask_h.ravel().astype(bool)
     n_h = int(mask_h.sum())
     err_h = _match_error(pa[mask_h], pb[mask_h], Hh) if n_h else 9.0
-    if n_h >= 0.9 * n and err_h <= p.max_match_error and \
+    # a homography passes exactly through any 4 matches: fewer than min_inliers prove nothing,
+    # and their zero error would pass for a tight fit (6 of 32 tentative matches between a
+    # street and a tower backed them as one scene)
+    if n_h >= max(0.9 * n, p.min_inliers) and err_h <= p.max_match_error and \
             (_inside(Hh, size_a, size_b) or _inside(np.linalg.inv(Hh), size_b, size_a)):
         return "perspective", Hh, mask_h, n_h, err_h
     return model, H, mask, n, err

@@ -172,6 +172,9 @@ class SceneShare:
 
     grouped: int
     total: int
+    # pairs whose photos are of different scenes: wrong at every level (the similar level's
+    # false groups; a copy finder's worst ones)
+    cross_scene: int = 0
 
     @property
     def share(self) -> float:
@@ -181,7 +184,8 @@ class SceneShare:
 def same_scene_share(predicted: Iterable[Iterable[str]], truth: Truth) -> SceneShare:
     found = pairs_of(predicted, truth.files)
     scene = truth.scene_pairs()
-    return SceneShare(len(scene & found), len(scene))
+    same = _pairs_within(truth._members(lambda r: r.scene_group))
+    return SceneShare(len(scene & found), len(scene), len(found - same))
 
 
 def _pair(a: str, b: str) -> Pair:

@@ -433,6 +433,15 @@ def test_two_different_photos_are_not_copies(verifier):
     assert not v.is_copy and v.reason
 
 
+def test_a_homography_through_a_handful_of_chance_matches_is_no_evidence_of_one_scene(verifier):
+    # a street and a tower: a homography passes through any four of their 32 tentative
+    # matches, and once counted six "inliers" that backed the two as one scene
+    from mgdesk.core.grouping import GroupingConfig
+    v = verifier.verify(SCENES / "evd_vin__2_vin.jpg", SCENES / "pano_vfx_ntulib__IMG_8722.jpg")
+    assert not v.is_copy
+    assert v.inliers < GroupingConfig().similar_min_inliers
+
+
 def test_features_are_reusable_and_match_the_path_result(verifier):
     fa = verifier.features(DEV / "g0001_orig.jpg")
     assert isinstance(fa, LocalFeatures) and len(fa.points) > 50

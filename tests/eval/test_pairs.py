@@ -104,6 +104,12 @@ def test_same_scene_share_counts_other_shots_put_together():
     assert (one.grouped, one.total, one.share) == (1, 2, 0.5)
 
 
+def test_pairs_across_scenes_are_counted_apart():
+    # a2-d0 joins two scenes; a0-a1 (copies) and b0-c0 (one scene) do not
+    assert same_scene_share(PREDICTED, _truth()).cross_scene == 1
+    assert same_scene_share([["b0", "b1", "c0"]], _truth()).cross_scene == 0
+
+
 def test_copies_of_one_photo_are_not_same_scene_pairs():
     # b0-b1 share a scene but are copies; only the copy metrics judge them
     assert same_scene_share([["b0", "b1"]], _truth()).grouped == 0
