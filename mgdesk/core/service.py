@@ -373,7 +373,9 @@ class Library:
         keep, reason = choose_keeper(infos, self.keep_rules)
         out = []
         for i, (f, score, _, _) in enumerate(members):
-            why = reason if i == keep else f"duplicate of {Path(members[keep][0].path).name}"
+            # a similar group holds other shots, which are no duplicates of the one kept
+            kept = Path(members[keep][0].path).name
+            why = reason if i == keep else (f"similar to {kept}" if level == "similar" else f"duplicate of {kept}")
             if i != keep and infos[i].resave_of is not None:
                 why = f"lossless re-save of {Path(infos[i].resave_of).name}"
             out.append(MemberView(f.path, score, i == keep, why, f.size, f.width, f.height, f.format, f.captured,

@@ -36,11 +36,15 @@ def test_shots_of_one_landmark_form_one_similar_group_among_other_landmarks(tmp_
             shutil.copy2(SCENES / "images" / name, folder / name)
     lib = Library(tmp_path / "lib.sqlite")
     lib.scan([folder])
-    groups = [{Path(m.path).name for m in g.members} for g in lib.groups("similar")]
+    views = lib.groups("similar")
+    groups = [{Path(m.path).name for m in g.members} for g in views]
     all_souls = {n for n, s in scenes.items() if s == "oxford_all_souls"}
     assert len(all_souls) == 8
     assert any(all_souls <= g for g in groups), groups
     for g in groups:  # no two landmarks merged (a shot may show a neighbouring building too)
         counts = Counter(scenes[n] for n in g)
         assert counts.most_common(1)[0][1] >= 0.8 * len(g), counts
+    for view in views:  # other shots are similar to the one kept, not its duplicates
+        kept = Path(view.keeper.path).name
+        assert {m.reason for m in view.members if not m.keep} == {f"similar to {kept}"}
     lib.close()
