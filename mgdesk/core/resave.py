@@ -31,6 +31,8 @@ _LOSSY_TIFF = frozenset({"jpeg", "tiff_jpeg", "webp", "jpeg2000"})
 #: different IDCT) moves a few values by one level; a JPEG at quality 100 / 4:4:4 of a photo
 #: reaches only 0.97-0.98 on the shared photos
 SAME_PIXELS = 0.995
+#: the cache key of a stored answer: a new threshold asks again
+RESAVE_VERSION = f"resave-{SAME_PIXELS}"
 _BAND = 256  # rows compared at a time
 
 
@@ -139,4 +141,4 @@ def lossless_resaves(paths: Sequence[str], sizes: Sequence[tuple[int, int]],
     return found
 
 
-__all__ = ["SAME_PIXELS", "is_lossless", "lossless_resaves", "same_pixels"]
+__all__ = ["RESAVE_VERSION", "SAME_PIXELS", "is_lossless", "lossless_resaves", "same_pixels"]

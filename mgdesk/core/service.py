@@ -167,7 +167,6 @@ class Library:
         self.include, self.exclude, self.batch_size = tuple(include), tuple(exclude), batch_size
         self._session_groups: dict[str, list[list[str]]] = {}
         self._features = None
-        self._resaves: dict[tuple[str, str], bool] = {}  # (re-save, lossy) content hashes -> same pixels
         self.whitening = None  # the search space: fitted on the library once it is large enough
         self.shipped_whitening = None  # the grouping space: the model card's (None: identity)
         self.whitening_source = "identity"
@@ -384,18 +383,21 @@ class Library:
         return GroupView(level, tuple(out), reclaimable)
 
     def _lossless_resaves(self, files: list[FileRecord], modified: list[float | None]) -> dict[int, int]:
-        """resave.lossless_resaves over a group, each pair's answer kept for this session."""
-        from mgdesk.core.resave import lossless_resaves, same_pixels
+        """resave.lossless_resaves over a group, each pair's answer kept in the database (by
+        content hashes), so listing the groups again decodes nothing."""
+        from mgdesk.core.resave import RESAVE_VERSION, lossless_resaves, same_pixels
         by_path = {f.path: f for f in files}
 
         def same(a: str, b: str) -> bool | None:
-            key = (by_path[a].hash or a, by_path[b].hash or b)
-            if key not in self._resaves:
-                answer = same_pixels(a, b)
-                if answer is None:  # unreadable for now: ask again next time
-                    return None
-                self._resaves[key] = answer
-            return self._resaves[key]
+            ha, hb = by_path[a].hash, by_path[b].hash
+            known = self.repo.get_verdict(ha, hb, RESAVE_VERSION) if ha and hb else None
+            if known is not None:
+                return bool(known)
+            answer = same_pixels(a, b)
+            if answer is not None and ha and hb:  # None: unreadable for now, ask again next time
+                with self.repo.transaction():
+                    self.repo.put_verdict(ha, hb, RESAVE_VERSION, answer)
+            return answer
         return lossless_resaves([f.path for f in files], [(f.width or 0, f.height or 0) for f in files],
                                 [f.format for f in files], modified, same)
 

@@ -164,6 +164,32 @@ def test_a_png_made_from_the_camera_jpeg_is_not_kept_over_it(tmp_path, embedder)
         assert png.reason == "lossless re-save of DSCN0010.jpg"
 
 
+def test_a_re_save_is_found_once_and_remembered_by_the_library(tmp_path, embedder, monkeypatch):
+    # the full decode of both files happens once; a later session reads the answer from SQLite
+    from mgdesk.core import resave
+
+    camera = PHOTOS.parent / "formats" / "camera" / "jpg" / "gps" / "DSCN0010.jpg"
+    root = tmp_path / "converted"
+    root.mkdir()
+    shutil.copy2(camera, root / "DSCN0010.jpg")
+    with Image.open(root / "DSCN0010.jpg") as im:
+        im.save(root / "DSCN0010.png")
+    compared = []
+
+    def counted(a, b):
+        compared.append((a, b))
+        return real(a, b)
+    real = resave.same_pixels
+    monkeypatch.setattr(resave, "same_pixels", counted)
+    for session in range(2):
+        with Library(tmp_path / "converted.sqlite", embedder=embedder) as library:
+            if session == 0:
+                library.scan([root])
+            (group,) = library.groups("copy")
+            assert Path(group.keeper.path).name == "DSCN0010.jpg", group.keeper.reason
+    assert len(compared) == 1
+
+
 def test_the_users_keep_rules_decide_which_copy_is_kept(tmp_path, folder, embedder):
     from mgdesk.core.keepbest import KeepRules
 

@@ -311,7 +311,8 @@ class Repository:
     def decisions(self, content_hash: str) -> list[dict]:
         return self._rows("SELECT * FROM decisions WHERE hash = ? ORDER BY id", (content_hash,))
 
-    # ---- verdict cache (grouping's VerdictCache) -----------------------------------------
+    # ---- verdict cache (grouping's VerdictCache; also other answers about a pair of contents,
+    # such as resave.RESAVE_VERSION: whether one file only re-saves the other's pixels) -------
     def get_verdict(self, hash_a: str, hash_b: str, version: str) -> Any | None:
         a, b = pair_key(hash_a, hash_b)
         row = self.db.execute("SELECT verdict FROM verdicts WHERE hash_a = ? AND hash_b = ? AND version = ?",
