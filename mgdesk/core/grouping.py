@@ -100,6 +100,11 @@ class GroupingConfig:
     similar_min_inliers: int = 6
     similar_min_inlier_ratio: float = 0.15
     similar_scene_score: float = 1.0
+    # shots of one scene (a burst, brackets, another angle, a panorama's frames) are taken within
+    # minutes: two photos whose cameras say they were taken further apart than this are one
+    # scene only if geometry shows it (a landmark visited again), never on likeness alone (two
+    # zebras on two safaris); photos without a capture time are judged on likeness as before
+    similar_time_gap_s: float = 3600.0
     use_views: bool = True  # query with rotated/mirrored views too
     max_group_size: int = 500  # complete-link checks grow with the square of the group
     feature_cache_size: int = 256  # photos whose local features stay in memory during a run
@@ -827,10 +832,26 @@ class _Context:
             weights = [self.scene_weight(x, y) for x, y in probes(c, d)]
             known = copy or None not in weights or 0.0 in weights
             w = 1.0 if copy else min((x for x in weights if x is not None), default=0.0)
+            if not copy and taken_apart(c, d):
+                if known and w == 0.0:  # taken apart and no shared scene: never one group
+                    memo[key] = None
+                    return None
+                if not known:  # likeness alone does not count: worth something only once
+                    # verified (link verifies it when the merge hangs on it)
+                    return (cfg.similar_pair_floor - 1.0, 0.0, False)
             out = (mean + w * max(0.0, cfg.similar_scene_score - mean), w, known)
             if known:
                 memo[key] = out
             return out
+
+        taken = [[self.shots[x].taken for x in m if x in self.shots and self.shots[x].taken]
+                 for m in captures]
+
+        def taken_apart(c: int, d: int) -> bool:
+            """Whether the cameras say the two captures were taken over similar_time_gap_s apart
+            (every dated pair of their photos is; False when either has no capture time)."""
+            gaps = [abs((t - u).total_seconds()) for t in taken[c] for u in taken[d]]
+            return bool(gaps) and min(gaps) > cfg.similar_time_gap_s
 
         def probes(c: int, d: int) -> list[tuple[int, int]]:
             """The photo pairs whose geometry stands for two captures: their representatives,

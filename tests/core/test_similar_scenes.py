@@ -48,3 +48,48 @@ def test_shots_of_one_landmark_form_one_similar_group_among_other_landmarks(tmp_
         kept = Path(view.keeper.path).name
         assert {m.reason for m in view.members if not m.keep} == {f"similar to {kept}"}
     lib.close()
+
+
+def _dated_copy(src: Path, dst: Path, taken: str) -> None:
+    """The photo re-saved with a camera capture time (EXIF DateTimeOriginal)."""
+    from PIL import Image
+
+    with Image.open(src) as im:
+        exif = Image.Exif()
+        exif.get_ifd(0x8769)[0x9003] = taken
+        im.convert("RGB").save(dst, quality=95, exif=exif)
+
+
+@pytest.mark.parametrize("second, grouped", [
+    ("2019:07:14 10:05:00", True),   # minutes apart: two shots of the day's herd
+    ("2021:03:02 16:40:00", False),  # two years apart: two zebras, not one scene
+])
+def test_photos_taken_far_apart_are_one_scene_only_when_geometry_says_so(tmp_path, embedder, second, grouped):
+    """Two different zebra photos look alike to the global descriptor (cosine 0.77, above the
+    bar for likeness alone); their capture times decide."""
+    photos = SCENES.parent / "photos"
+    if not photos.exists():
+        pytest.skip("shared data not available")
+    folder = tmp_path / "zebras"
+    folder.mkdir()
+    _dated_copy(photos / "bsd100_img_052.jpg", folder / "herd.jpg", "2019:07:14 10:00:00")
+    _dated_copy(photos / "set14_img_014.jpg", folder / "grazing.jpg", second)
+    with Library(tmp_path / "lib.sqlite", embedder=embedder) as lib:
+        lib.scan([folder])
+        groups = [{Path(m.path).name for m in g.members} for g in lib.groups("similar")]
+    assert groups == ([{"herd.jpg", "grazing.jpg"}] if grouped else []), groups
+
+
+def test_shots_of_one_scene_taken_far_apart_still_join_on_shared_geometry(tmp_path, embedder):
+    """Two viewpoints of one rigid object, dated a year apart: geometry shows one scene."""
+    folder = tmp_path / "visits"
+    folder.mkdir()
+    images = SCENES / "images"
+    if not images.exists():
+        pytest.skip("shared data not available")
+    _dated_copy(images / "ukbench_0000__ukbench00000.jpg", folder / "first visit.jpg", "2018:05:01 12:00:00")
+    _dated_copy(images / "ukbench_0000__ukbench00001.jpg", folder / "next year.jpg", "2019:05:01 12:00:00")
+    with Library(tmp_path / "lib.sqlite", embedder=embedder) as lib:
+        lib.scan([folder])
+        groups = [{Path(m.path).name for m in g.members} for g in lib.groups("similar")]
+    assert groups == [{"first visit.jpg", "next year.jpg"}], groups
