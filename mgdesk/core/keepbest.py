@@ -29,6 +29,9 @@ RULES = ("resolution", "unedited", "file_size", "format", "oldest", "folder", "e
 EDIT_TOLERANCE = 0.02
 #: "unedited": tones within this many grey levels tie (re-encoding alone moves them about one)
 TONE_TOLERANCE = 2.0
+#: burst frames whose focus measure is within this factor of the sharpest tie (two sharp frames
+#: differ by their content's small changes, a blurred one falls far below)
+SHARPNESS_TOLERANCE = 1.15
 
 
 @dataclass(frozen=True)
@@ -65,6 +68,9 @@ class MemberInfo:
     # it holds nothing that member lacks, however much bigger its file
     resave_of: str | None = None
     modified: float | None = None  # the file's modification time (seconds since the epoch)
+    # focus measure (mgdesk.core.sharpness), set only for the frames of one burst: the
+    # sharpest frame is the best one, before any rule
+    sharpness: float | None = None
 
     @property
     def framed(self) -> bool:
@@ -234,6 +240,17 @@ def choose_keeper(members: Sequence[MemberInfo], rules: KeepRules | None = None)
         steps.append(f"{PurePath(resaved.path).name} only re-saves its pixels losslessly")
         if len(alive) == 1:
             return alive[0], steps[0]
+    # frames of one burst show one view: the one the camera or the subject did not blur is the
+    # shot worth keeping, whatever its file size
+    if len(alive) > 1 and all(members[i].sharpness is not None for i in alive):
+        best = max(members[i].sharpness for i in alive)  # type: ignore[type-var]
+        sharp = [i for i in alive if members[i].sharpness * SHARPNESS_TOLERANCE >= best]  # type: ignore[operator]
+        if len(sharp) < len(alive):
+            text = "sharpest frame of the burst"
+            if len(sharp) == 1:
+                return sharp[0], "; then ".join(steps + [text])
+            steps.append(text)
+            alive = sharp
     for name in rules.order:
         winners, text = _rule(name, rules)(members, alive)
         if len(winners) < len(alive):

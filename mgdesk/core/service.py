@@ -364,10 +364,11 @@ class Library:
             return GroupView(level, (), 0)
         modified = [f.mtime_ns / 1e9 if f.mtime_ns else None for f, *_ in members]
         resaves = self._lossless_resaves([m[0] for m in members], modified) if level != "exact" else {}
+        sharpness = self._burst_sharpness([m[0] for m in members]) if level == "similar" else {}
         infos = [MemberInfo(f.path, f.width or 0, f.height or 0, f.size, f.format, f.captured,
                             f.exif_fields or 0, photo, edited,
                             resave_of=members[resaves[i]][0].path if i in resaves else None,
-                            modified=modified[i])
+                            modified=modified[i], sharpness=sharpness.get(i))
                  for i, (f, _, photo, edited) in enumerate(members)]
         keep, reason = choose_keeper(infos, self.keep_rules)
         out = []
@@ -381,6 +382,27 @@ class Library:
                                   f.camera, f.id, f.hash))
         reclaimable = sum(m.size for m in out if not m.keep)
         return GroupView(level, tuple(out), reclaimable)
+
+    def _burst_sharpness(self, files: list[FileRecord]) -> dict[int, float]:
+        """{member index: focus measure} when the group is one burst (shots.one_burst), else {}.
+        Each answer is kept in the database by content hash."""
+        from mgdesk.core.shots import Shot, one_burst
+        from mgdesk.core.sharpness import FOCUS_VERSION, focus_measure
+        if not one_burst([Shot.parse(f.shot).taken for f in files], [f.camera for f in files],
+                         [(f.width or 0, f.height or 0) for f in files]):
+            return {}
+        out: dict[int, float] = {}
+        for i, f in enumerate(files):
+            known = self.repo.get_verdict(f.hash, f.hash, FOCUS_VERSION) if f.hash else None
+            if known is None:
+                known = focus_measure(f.path)
+                if known is not None and f.hash:
+                    with self.repo.transaction():
+                        self.repo.put_verdict(f.hash, f.hash, FOCUS_VERSION, known)
+            if known is None:  # unreadable now, or flat: the frames cannot all be compared
+                return {}
+            out[i] = float(known)
+        return out
 
     def _lossless_resaves(self, files: list[FileRecord], modified: list[float | None]) -> dict[int, int]:
         """resave.lossless_resaves over a group, each pair's answer kept in the database (by

@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from fractions import Fraction
-from typing import Any
+from typing import Any, Sequence
 
 # A clock or time-zone correction shifts the capture time by whole quarter hours, keeping the
 # sub-seconds: such a copy is still the same capture.
@@ -85,6 +85,26 @@ def different_captures(a: Shot | str | None, b: Shot | str | None) -> str | None
     return None
 
 
+#: the longest a burst lasts: frames held down for seconds, or a few quick tries at one shot
+BURST_SPAN_S = 30.0
+
+
+def one_burst(taken: Sequence[datetime | None], cameras: Sequence[str | None],
+              sizes: Sequence[tuple[int, int]]) -> bool:
+    """Whether photos are frames of one burst: one camera, one image size, all taken within
+    BURST_SPAN_S. Such frames show one view, so the sharpest of them is the best one (an
+    undated photo, or another camera's, may show another view)."""
+    if len(taken) < 2 or any(t is None for t in taken) or any(not c for c in cameras):
+        return False
+    if len(set(cameras)) != 1 or len(set(sizes)) != 1 or not all(w and h for w, h in sizes):
+        return False
+    times = [t for t in taken if t is not None]
+    try:
+        return (max(times) - min(times)).total_seconds() <= BURST_SPAN_S
+    except TypeError:  # naive and zone-aware times: not comparable, not one burst we can tell
+        return False
+
+
 def shot_from_exif(exif_ifd: dict[int, Any], taken: datetime | None) -> Shot:
     """The capture fields from the EXIF sub-IFD; ``taken`` is DateTimeOriginal, already parsed."""
     sub = exif_ifd.get(0x9291)  # SubSecTimeOriginal
@@ -125,4 +145,4 @@ def _num(x: float | None) -> str:
     return "" if x is None else f"{x:g}"
 
 
-__all__ = ["Shot", "different_captures", "shot_from_exif"]
+__all__ = ["BURST_SPAN_S", "Shot", "different_captures", "one_burst", "shot_from_exif"]

@@ -176,3 +176,27 @@ def test_a_lossless_re_save_loses_after_the_edits_were_weighed():
     assert index == 2
     assert reason == ("a.png only re-saves its pixels losslessly; then least edited: "
                       "agrees with its copies in 99% of the photo")
+
+
+def test_the_sharpest_frame_of_a_burst_wins_before_any_rule():
+    from dataclasses import replace
+    big_blurred = replace(member("/p/DSC_1.jpg", size=900_000), sharpness=0.02)
+    small_sharp = replace(member("/p/DSC_2.jpg", size=300_000), sharpness=0.06)
+    keep, why = choose_keeper([big_blurred, small_sharp])
+    assert keep == 1 and why == "sharpest frame of the burst"
+
+
+def test_frames_about_as_sharp_are_left_to_the_rules():
+    from dataclasses import replace
+    a = replace(member("/p/DSC_1.jpg", size=900_000), sharpness=0.060)
+    b = replace(member("/p/DSC_2.jpg", size=300_000), sharpness=0.065)  # within the tolerance
+    keep, why = choose_keeper([a, b])
+    assert keep == 0 and why.startswith("largest file")
+
+
+def test_sharpness_is_not_compared_unless_every_member_has_it():
+    # a frame and a photo of unknown origin may show different views: no focus comparison
+    from dataclasses import replace
+    keep, why = choose_keeper([replace(member("/p/a.jpg", size=900_000), sharpness=None),
+                               replace(member("/p/b.jpg", size=300_000), sharpness=0.5)])
+    assert keep == 0 and "sharpest" not in why

@@ -82,3 +82,18 @@ def test_a_bracket_with_camera_metadata_is_similar_but_never_a_copy(tmp_path):
     similar = [{Path(m.path).name for m in g.members} for g in lib.groups("similar")]
     assert {"frame.jpg", "darkened edit.jpg", "bracket -1 EV.jpg"} in similar
     lib.close()
+
+
+def test_frames_of_one_camera_size_and_half_minute_are_one_burst():
+    from datetime import datetime, timedelta
+
+    from mgdesk.core.shots import one_burst
+    t = datetime(2020, 6, 1, 12, 0, 0)
+    times = [t, t + timedelta(seconds=1), t + timedelta(seconds=4)]
+    cams, sizes = ["Nikon D90"] * 3, [(4288, 2848)] * 3
+    assert one_burst(times, cams, sizes)
+    assert not one_burst([t, t + timedelta(minutes=5)], cams[:2], sizes[:2])  # another try later
+    assert not one_burst(times, ["Nikon D90", "iPhone 12", "Nikon D90"], sizes)  # someone else's
+    assert not one_burst(times, cams, [(4288, 2848), (2144, 1424), (4288, 2848)])  # an export
+    assert not one_burst([t, None, t], cams, sizes)  # undated: may be any view
+    assert not one_burst([t], cams[:1], sizes[:1])

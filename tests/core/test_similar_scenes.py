@@ -93,3 +93,41 @@ def test_shots_of_one_scene_taken_far_apart_still_join_on_shared_geometry(tmp_pa
         lib.scan([folder])
         groups = [{Path(m.path).name for m in g.members} for g in lib.groups("similar")]
     assert groups == [{"first visit.jpg", "next year.jpg"}], groups
+
+
+def test_the_sharpest_frame_of_a_burst_is_kept_even_as_the_smallest_file(tmp_path, embedder):
+    """Three frames a second apart from one camera: two shaken (motion blur) and saved at a
+    high quality, the sharp one at quality 75; file size would keep a shaken frame."""
+    import cv2
+    import numpy as np
+    from PIL import Image
+
+    photos = SCENES.parent / "photos"
+    if not photos.exists():
+        pytest.skip("shared data not available")
+    folder = tmp_path / "burst"
+    folder.mkdir()
+    with Image.open(photos / "bsd100_img_001.jpg") as im:
+        sharp = np.asarray(im.convert("RGB"))
+
+    def shaken(length: int) -> np.ndarray:
+        kernel = np.zeros((length, length), np.float32)
+        kernel[length // 2, :] = 1.0 / length
+        return cv2.filter2D(sharp, -1, kernel)
+
+    for name, pixels, second, quality in (("DSC_0001.jpg", shaken(9), 1, 98),
+                                          ("DSC_0002.jpg", sharp, 2, 75),
+                                          ("DSC_0003.jpg", shaken(13), 3, 98)):
+        exif = Image.Exif()
+        exif[0x010F], exif[0x0110] = "NIKON CORPORATION", "NIKON D90"
+        exif.get_ifd(0x8769)[0x9003] = f"2020:06:01 12:00:0{second}"
+        Image.fromarray(pixels).save(folder / name, quality=quality, exif=exif)
+    sizes = {p.name: p.stat().st_size for p in folder.iterdir()}
+    assert max(sizes, key=sizes.get) != "DSC_0002.jpg"
+    with Library(tmp_path / "lib.sqlite", embedder=embedder) as lib:
+        lib.scan([folder])
+        assert lib.groups("copy") == []  # three captures, not copies of one
+        (group,) = lib.groups("similar")
+    assert {Path(m.path).name for m in group.members} == set(sizes)
+    assert Path(group.keeper.path).name == "DSC_0002.jpg", group.keeper.reason
+    assert group.keeper.reason == "sharpest frame of the burst"
