@@ -144,14 +144,21 @@ def test_mirrored_and_brightened_copies_in_bigger_files_are_not_kept_over_the_or
                                               "and its brightness and contrast match its copies")
 
 
-def test_a_png_made_from_the_camera_jpeg_is_not_kept_over_it(tmp_path, embedder):
-    # same pixels in a file five times larger, without the camera's EXIF: the JPEG is the original
+def _camera_jpeg_and_its_png(tmp_path: Path) -> Path:
+    """A folder with a camera JPEG and a PNG saved from it (same pixels, no EXIF)."""
     camera = PHOTOS.parent / "formats" / "camera" / "jpg" / "gps" / "DSCN0010.jpg"
     root = tmp_path / "converted"
     root.mkdir()
     shutil.copy2(camera, root / "DSCN0010.jpg")
     with Image.open(root / "DSCN0010.jpg") as im:
         im.save(root / "DSCN0010.png")
+    return root
+
+
+def test_a_png_made_from_the_camera_jpeg_is_not_kept_over_it(tmp_path, embedder):
+    # same pixels in a file five times larger, without the camera's EXIF: the JPEG is the original
+    root = _camera_jpeg_and_its_png(tmp_path)
+    with Image.open(root / "DSCN0010.jpg") as im:
         im.save(root / "for the web.jpg", quality=70)
     assert (root / "DSCN0010.png").stat().st_size > 3 * (root / "DSCN0010.jpg").stat().st_size
     with Library(tmp_path / "converted.sqlite", embedder=embedder) as library:
@@ -168,12 +175,7 @@ def test_a_re_save_is_found_once_and_remembered_by_the_library(tmp_path, embedde
     # the full decode of both files happens once; a later session reads the answer from SQLite
     from mgdesk.core import resave
 
-    camera = PHOTOS.parent / "formats" / "camera" / "jpg" / "gps" / "DSCN0010.jpg"
-    root = tmp_path / "converted"
-    root.mkdir()
-    shutil.copy2(camera, root / "DSCN0010.jpg")
-    with Image.open(root / "DSCN0010.jpg") as im:
-        im.save(root / "DSCN0010.png")
+    root = _camera_jpeg_and_its_png(tmp_path)
     compared = []
 
     def counted(a, b):
