@@ -373,7 +373,7 @@ class Library:
         keep, reason = choose_keeper(infos, self.keep_rules)
         out = []
         for i, (f, score, _, _) in enumerate(members):
-            # a similar group holds other shots, which are no duplicates of the one kept
+            # a similar group holds other shots (with their copies): "duplicate" is the copy level's word
             kept = Path(members[keep][0].path).name
             why = reason if i == keep else (f"similar to {kept}" if level == "similar" else f"duplicate of {kept}")
             if i != keep and infos[i].resave_of is not None:
@@ -386,10 +386,15 @@ class Library:
     def _burst_sharpness(self, files: list[FileRecord]) -> dict[int, float]:
         """{member index: focus measure} when the group is one burst (shots.one_burst), else {}.
         Each answer is kept in the database by content hash."""
-        from mgdesk.core.shots import Shot, one_burst
+        from mgdesk.core.shots import Shot, different_captures, one_burst
         from mgdesk.core.sharpness import FOCUS_VERSION, focus_measure
-        if not one_burst([Shot.parse(f.shot).taken for f in files], [f.camera for f in files],
+        shots = [Shot.parse(f.shot) for f in files]
+        if not one_burst([s.taken for s in shots], [f.camera for f in files],
                          [(f.width or 0, f.height or 0) for f in files]):
+            return {}
+        # every member its own frame: an edit keeps its photo's capture fields, and a sharpened
+        # copy would otherwise pass for the sharpest frame
+        if any(different_captures(a, b) is None for a, b in itertools.combinations(shots, 2)):
             return {}
         out: dict[int, float] = {}
         for i, f in enumerate(files):

@@ -42,10 +42,12 @@ def test_a_small_copy_is_not_sharper_than_its_photo(gray):
 
 
 def test_sensor_noise_does_not_pass_for_detail(gray):
-    noisy = np.asarray(gray, np.float32) + np.random.default_rng(0).normal(0, 6, (gray.height, gray.width))
-    blurred = np.asarray(gray.filter(ImageFilter.GaussianBlur(1.5)), np.float32)
-    noisy_blurred = blurred + np.random.default_rng(1).normal(0, 6, blurred.shape)
-    assert focus_of(np.clip(noisy_blurred, 0, 255)) < focus_of(np.clip(noisy, 0, 255))
+    # a noisier frame of the same view stays within the tolerance that lets keep-best call two
+    # frames equally sharp (without the slight blur it would not: 1.16x)
+    from mgdesk.core.keepbest import SHARPNESS_TOLERANCE
+    clean = np.asarray(gray, np.float32)
+    noisy = np.clip(clean + np.random.default_rng(0).normal(0, 6, clean.shape), 0, 255)
+    assert focus_of(noisy) < SHARPNESS_TOLERANCE * focus_of(clean)
 
 
 def test_a_flat_or_unreadable_image_has_no_measure(tmp_path):

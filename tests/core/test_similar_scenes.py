@@ -131,3 +131,28 @@ def test_the_sharpest_frame_of_a_burst_is_kept_even_as_the_smallest_file(tmp_pat
     assert {Path(m.path).name for m in group.members} == set(sizes)
     assert Path(group.keeper.path).name == "DSC_0002.jpg", group.keeper.reason
     assert group.keeper.reason == "sharpest frame of the burst"
+
+
+def test_a_sharpened_copy_with_its_photos_capture_time_is_no_burst_frame(tmp_path, embedder):
+    """An editor keeps the capture time: the sharpened copy is an edit of the frame, not a
+    sharper frame, so keep-best does not compare their focus and both views keep the same file."""
+    from PIL import Image, ImageFilter
+
+    photos = SCENES.parent / "photos"
+    if not photos.exists():
+        pytest.skip("shared data not available")
+    folder = tmp_path / "edited"
+    folder.mkdir()
+    exif = Image.Exif()
+    exif[0x010F], exif[0x0110] = "NIKON CORPORATION", "NIKON D90"
+    exif.get_ifd(0x8769)[0x9003] = "2020:06:01 12:00:01"
+    with Image.open(photos / "bsd100_img_001.jpg") as im:
+        im.convert("RGB").save(folder / "DSC_0001.jpg", quality=95, exif=exif)
+        im.convert("RGB").filter(ImageFilter.UnsharpMask(2, 150)).save(
+            folder / "DSC_0001 sharpened.jpg", quality=95, exif=exif)
+    with Library(tmp_path / "lib.sqlite", embedder=embedder) as lib:
+        lib.scan([folder])
+        (group,) = lib.groups("similar")
+        (copies,) = lib.groups("copy")
+    assert "sharpest" not in group.keeper.reason
+    assert group.keeper.path == copies.keeper.path, (group.keeper.reason, copies.keeper.reason)
