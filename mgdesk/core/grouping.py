@@ -850,7 +850,10 @@ class _Context:
         def taken_apart(c: int, d: int) -> bool:
             """Whether the cameras say the two captures were taken over similar_time_gap_s apart
             (every dated pair of their photos is; False when either has no capture time)."""
-            gaps = [abs((t - u).total_seconds()) for t in taken[c] for u in taken[d]]
+            try:
+                gaps = [abs((t - u).total_seconds()) for t in taken[c] for u in taken[d]]
+            except TypeError:  # a zone-aware and a naive time: no telling how far apart
+                return False
             return bool(gaps) and min(gaps) > cfg.similar_time_gap_s
 
         def probes(c: int, d: int) -> list[tuple[int, int]]:
@@ -879,8 +882,8 @@ class _Context:
             when the units must never merge.
 
             Capture pairs not verified yet are verified here, but only when the merge hangs on
-            them (it fails as things stand and would pass were they all backed), best cosine
-            first, stopping as soon as the merge is decided: landmarks and panoramas look alike
+            them (it fails as things stand and would pass were they all backed), captures
+            taken far apart first (each must be backed), then best cosine first, stopping as soon as the merge is decided: landmarks and panoramas look alike
             to the global descriptor, so the shots of one scene are often not each other's
             nearest neighbours, yet their shared geometry shows once their units meet."""
             mu, mv = members[u], members[v]
@@ -904,26 +907,30 @@ class _Context:
                 return total / n - (cfg.similar_cosine - backed / n * step)
 
             m = margin(total, backed)
-            if m >= 0 or not unknown or not self.paths:
-                return m
+            # captures taken far apart and not verified yet (their placeholder score is below
+            # any real one): the merge needs each of them backed, not just a good mean
+            apart = sum(sc < cfg.similar_pair_floor for sc, _, _ in unknown)
+            if (m >= 0 and not apart) or not unknown or not self.paths:
+                return m if not apart else min(m, -1.0)
             gain = [max(sc, cfg.similar_scene_score) - sc for sc, _, _ in unknown]
             best_total = total + sum(gain)
             if margin(best_total, backed + len(unknown)) < 0:
                 return m  # not even if every unverified pair were backed
-            unknown.sort(key=lambda t: -t[0])
+            unknown.sort(key=lambda t: (t[0] >= cfg.similar_pair_floor, -t[0]))  # far apart first
             left = len(unknown)
             for sc, c, d in unknown:
                 got = verify(c, d)
                 if got is None:
                     return None
                 left -= 1
+                apart -= sc < cfg.similar_pair_floor <= got[0]  # verified and backed
                 total += got[0] - sc
                 best_total -= max(sc, cfg.similar_scene_score) - got[0]
                 backed += got[1]
                 m = margin(total, backed)
-                if m >= 0 or margin(best_total, backed + left) < 0:
+                if (m >= 0 and not apart) or margin(best_total, backed + left) < 0:
                     return m  # decided either way: the rest stay unverified
-            return m
+            return m if not apart else min(m, -1.0)
 
         heap: list[tuple[float, int, int]] = []
         for u, nb in neighbours.items():
