@@ -32,21 +32,29 @@ def _mb(n: int) -> str:
 
 
 class _Progress:
-    """A one-line progress bar on stderr (redrawn at most 10 times a second)."""
+    """A one-line progress bar on stderr (redrawn at most 10 times a second), for a scan's
+    progress (phase, rate) or grouping's (stage). With ``delay`` nothing shows until the work
+    has taken that long: a quick answer prints no bar."""
 
-    def __init__(self, label: str):
+    def __init__(self, label: str, delay: float = 0.0):
         self.label, self.last, self.shown = label, 0.0, False
         self.tty = sys.stderr.isatty()
+        self.quiet_until = time.monotonic() + delay
 
     def __call__(self, p: Any) -> None:
         now = time.monotonic()
-        if p.phase != "done" and now - self.last < (0.1 if self.tty else 2.0):
+        stage = getattr(p, "stage", None)
+        final = getattr(p, "phase", None) == "done" or (stage is not None and p.done >= p.total)
+        if now < self.quiet_until or (not final and now - self.last < (0.1 if self.tty else 2.0)):
             return
         self.last = now
         total = max(p.total, 1)
         width = 30
         filled = int(width * min(p.done, total) / total)
-        line = f"{self.label} [{'#' * filled}{'.' * (width - filled)}] {p.done}/{p.total} {p.rate:.1f}/s"
+        label = f"{self.label} ({stage})" if stage else self.label
+        rate = getattr(p, "rate", None)
+        line = f"{label} [{'#' * filled}{'.' * (width - filled)}] {p.done}/{p.total}" + \
+            (f" {rate:.1f}/s" if rate is not None else "")
         if self.tty:
             sys.stderr.write("\r" + line[:120].ljust(120))
         else:
@@ -95,7 +103,14 @@ def cmd_scan(args: argparse.Namespace) -> int:
 
 def cmd_dupes(args: argparse.Namespace) -> int:
     with _library(args) as lib:
-        groups = lib.groups(args.level, args.threshold)
+        bar = _Progress("grouping", delay=1.0)  # a first grouping verifies pairs for minutes
+        try:
+            groups = lib.groups(args.level, args.threshold, progress=bar)
+        except KeyboardInterrupt:
+            bar.close()
+            raise CliError("grouping interrupted; the pairs verified so far are saved, "
+                           "run it again to go on") from None
+        bar.close()
     if args.json:
         _emit({"version": JSON_VERSION, "level": args.level, "groups": [g.to_json() for g in groups]})
         return 0

@@ -205,3 +205,18 @@ def test_the_window_without_a_display_is_a_one_line_error_not_a_crash(monkeypatc
     assert main([]) == 1
     err = capsys.readouterr().err
     assert err.startswith("mgdesk: error: no display") and err.count("\n") == 1
+
+
+def test_grouping_progress_shows_its_stage_and_a_quick_answer_shows_no_bar(capsys):
+    from mgdesk.cli import _Progress
+    from mgdesk.core.grouping import GroupingProgress
+
+    bar = _Progress("grouping")
+    bar(GroupingProgress("verify", 40, 40))
+    bar.close()
+    err = capsys.readouterr().err
+    assert "grouping (verify) [" in err and "40/40" in err
+    quick = _Progress("grouping", delay=60.0)
+    quick(GroupingProgress("verify", 40, 40))
+    quick.close()
+    assert capsys.readouterr().err == ""

@@ -27,6 +27,7 @@ import logging
 import os
 import threading
 from collections import OrderedDict
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Mapping, Protocol, Sequence
@@ -56,6 +57,10 @@ _FINER = 1.25
 #: a copy whose working image is coarser than the crops it is asked to explain is looked at
 #: closer, from its file, up to this many times its working side (and what the file holds)
 _CLOSER = 4.0
+#: threads that extract local features ahead of the copy pass (at most; one per core)
+_EXTRACT_WORKERS = 8
+#: fewer photos to extract than this are left to the copy pass itself (no pool to start)
+_PREFETCH_MIN = 8
 
 LEVELS = ("copy", "similar")
 
@@ -141,7 +146,7 @@ class Group:
 class GroupingProgress:
     """Passed to the progress callback: a stage name and `done` of `total` steps."""
 
-    stage: str  # "candidates" | "verify" | "groups"
+    stage: str  # "candidates" | "features" | "verify" | "groups"
     done: int
     total: int
 
@@ -181,6 +186,9 @@ class FeatureStore:
     def _path(self, key: str) -> Path:
         safe = "".join(c for c in key if c.isalnum() or c in "-_")[:128]
         return self.folder / f"{safe}.bin"
+
+    def __contains__(self, key: str) -> bool:
+        return self.enabled and self._path(key).exists()
 
     def get(self, key: str) -> LocalFeatures | None:
         if not self.enabled:
@@ -643,6 +651,7 @@ class _Context:
         cands = self.candidates()
         copy_cands = [(s, a, b) for s, a, b, rank in cands
                       if s >= self.cfg.copy_candidate_cosine and rank < self.cfg.k]
+        self._prefetch_features([(a, b) for _, a, b in copy_cands])
         if self.level == "copy":
             clusters = self._complete_link(copy_cands)
         else:
@@ -652,6 +661,76 @@ class _Context:
         groups.sort(key=lambda g: (-len(g.members), g.members))
         self._report("groups", len(groups), len(groups))
         return groups
+
+    def _prefetch_features(self, pairs: list[tuple[int, int]]) -> None:
+        """Extract, on every core, the local features the copy pass will ask for, into the
+        feature store, before the pass starts.
+
+        SIFT is most of a cold run's cost, and the greedy pass asks for one photo at a time. In
+        a pool, with OpenCV's own threads set to one meanwhile, the cores extract side by side
+        (2 cores: 120 photos in 3.6 s instead of 6.8 s). Only photos in a pair that may be
+        verified (no cached verdict, no "not a duplicate" mark, not two captures) and not in
+        the store are extracted; the cached verdicts found on the way are kept. Without a store
+        there is nowhere to put them: the pass extracts as it goes, as before."""
+        store = self.feature_store
+        if store is None or not store.enabled or not self.paths or self.keys is None:
+            return
+        todo: dict[str, str] = {}
+        for a, b in pairs:
+            key = (a, b) if a < b else (b, a)
+            if key in self.verdicts or frozenset(key) in self.not_dup or a not in self.keys \
+                    or b not in self.keys or \
+                    different_captures(self.shots.get(a), self.shots.get(b)) is not None:
+                continue
+            if self.cache is not None:
+                cached = self.cache.get(verdict_key(self.keys[a], self.keys[b]))
+                if cached is not None:
+                    self.verdicts[key] = cached
+                    continue
+            for x in key:
+                fkey = f"{self.keys[x]}-{self.feature_tag}"
+                if fkey not in todo and x in self.paths and x not in self.features:
+                    todo[fkey] = self.paths[x]
+        jobs = [(k, path) for k, path in todo.items() if k not in store]
+        workers = min(_EXTRACT_WORKERS, os.cpu_count() or 1)
+        if workers < 2 or len(jobs) < _PREFETCH_MIN:
+            return
+
+        def extract(path: str) -> LocalFeatures | None:
+            try:
+                return self.verifier.features(path)
+            except Exception:  # unreadable: the copy pass tries again and says why
+                return None
+        import cv2
+        threads = cv2.getNumThreads()
+        cv2.setNumThreads(1)
+        try:
+            with ThreadPoolExecutor(workers, thread_name_prefix="mgdesk-features") as pool:
+                queue = iter(jobs)
+                running: dict[Future, str] = {}
+
+                def submit() -> None:
+                    for fkey, path in queue:
+                        running[pool.submit(extract, path)] = fkey
+                        return
+                for _ in range(2 * workers):  # a bounded window: features go to disk, not RAM
+                    submit()
+                done_n = 0
+                while running:
+                    finished, _ = wait(running, return_when=FIRST_COMPLETED)
+                    for fut in finished:
+                        fkey = running.pop(fut)
+                        feats = fut.result()
+                        if feats is not None:
+                            store.put(fkey, feats)
+                        done_n += 1
+                        if self.cancel is not None and self.cancel.is_set():
+                            continue  # let the running ones finish; start no more
+                        submit()
+                    self._report("features", done_n, len(jobs))
+                self._check_cancel()
+        finally:
+            cv2.setNumThreads(threads)
 
     def _complete_link(self, cands: list[tuple[float, int, int]]) -> list[list[int]]:
         """Greedy complete-link copy groups over the candidate pairs, best cosine first (each

@@ -369,3 +369,29 @@ def test_watched_folders_can_be_added_paused_and_removed(lib, folder, tmp_path):
     assert [r.path for r in lib.roots()] == [str(folder)]
     with pytest.raises(LibraryError):
         lib.add_root(tmp_path / "nope")
+
+
+def test_a_first_grouping_extracts_local_features_on_every_core_and_a_regroup_none(tmp_path, embedder):
+    # twelve photos, four of them with two edited copies each: the copy pass needs the local
+    # features of all twelve; a pool extracts them ahead of it, and a later session that has
+    # every verdict cached extracts nothing
+    if (os.cpu_count() or 1) < 2:
+        pytest.skip("one core: the copy pass extracts as it goes")
+    dev = PHOTOS.parent / "nd-dev" / "images"
+    root = tmp_path / "edits"
+    root.mkdir()
+    edits = {"0001": ("orig", "color", "crop_offset"), "0002": ("orig", "rot90", "exif_rotated"),
+             "0003": ("orig", "text", "crop_center"), "0004": ("orig", "color", "border")}
+    for n, kinds in edits.items():
+        for edit in kinds:
+            shutil.copy2(dev / f"g{n}_{edit}.jpg", root / f"g{n}_{edit}.jpg")
+    for session in range(2):
+        stages = []
+        with Library(tmp_path / "edits.sqlite", embedder=embedder) as library:
+            if session == 0:
+                library.scan([root])
+            groups = library.groups("copy", progress=lambda p: stages.append((p.stage, p.total)))
+        assert sorted(sorted(names(g)) for g in groups) == [
+            sorted(f"g{n}_{edit}.jpg" for edit in kinds) for n, kinds in edits.items()]
+        extracted = {total for stage, total in stages if stage == "features"}
+        assert extracted == ({12} if session == 0 else set()), stages
