@@ -61,6 +61,9 @@ _CLOSER = 4.0
 _EXTRACT_WORKERS = 8
 #: fewer photos to extract than this are left to the copy pass itself (no pool to start)
 _PREFETCH_MIN = 8
+#: a photo's stored features, about (640 px luminance as PNG, 1,000 SIFT): the extraction ahead
+#: fills at most half the feature store, so none is evicted before the copy pass reads it
+_FEATURE_BYTES = 400_000
 
 LEVELS = ("copy", "similar")
 
@@ -691,7 +694,9 @@ class _Context:
                 fkey = f"{self.keys[x]}-{self.feature_tag}"
                 if fkey not in todo and x in self.paths and x not in self.features:
                     todo[fkey] = self.paths[x]
+        # in the pass's order (best cosine first), as many as half the store holds
         jobs = [(k, path) for k, path in todo.items() if k not in store]
+        jobs = jobs[:max(0, store.max_bytes // (2 * _FEATURE_BYTES))]
         workers = min(_EXTRACT_WORKERS, os.cpu_count() or 1)
         if workers < 2 or len(jobs) < _PREFETCH_MIN:
             return
