@@ -21,8 +21,8 @@ from mgdesk.gui.settings import Settings
 from mgdesk.gui.settings_dialog import SettingsDialog
 from mgdesk.gui.tags_view import TagsView
 from mgdesk.gui.thumbnails import ThumbnailLoader
-from mgdesk.gui.worker import (ActionResult, FoldersResult, GroupsResult, LibraryClient, MemberInfo, Ready,
-                               ScanDone, ScanProgress, WorkerError)
+from mgdesk.gui.worker import (ActionResult, FoldersResult, GroupingStep, GroupsResult, LibraryClient, MemberInfo,
+                               Ready, ScanDone, ScanProgress, WorkerError)
 from mgdesk.paths import RESOURCES
 
 log = logging.getLogger(__name__)
@@ -65,6 +65,8 @@ class MainWindow(QMainWindow):
         self._folders: tuple[str, ...] = ()
         self.busy = False
         self.last_progress: ScanProgress | None = None
+        self.scanning = False  # a scan's progress owns the status bar's progress bar meanwhile
+        self._status_before_grouping: str | None = None  # set while a grouping shows its progress
 
         self.thumbnails = ThumbnailLoader(self, threads=2)
         self.client = LibraryClient(self, db_path=db_path, model=self.settings.model,
@@ -149,6 +151,8 @@ class MainWindow(QMainWindow):
         w.progress.connect(self._on_progress)
         w.scanFinished.connect(self._on_scan_finished)
         w.groupsReady.connect(self.duplicates.show_groups)
+        w.groupingProgress.connect(self._on_grouping_progress)
+        w.groupsReady.connect(self._on_groups_ready)
         w.searchReady.connect(self.search_view.show_results)
         w.tagsReady.connect(self.tags_view.show_tags)
         w.tagPhotosReady.connect(self.tags_view.show_tag_photos)
@@ -263,6 +267,7 @@ class MainWindow(QMainWindow):
     @Slot(object)
     def _on_progress(self, p: ScanProgress) -> None:
         self.last_progress = p
+        self.scanning = True
         self.duplicates.set_scanning(True)
         if p.phase == "walk":  # still finding files: the total is not known yet
             self.progress.setRange(0, 0)
@@ -279,8 +284,32 @@ class MainWindow(QMainWindow):
         for widget in (self.progress, self.rate_label, self.eta_label):
             widget.show()
 
+    _GROUPING_STAGES = {"candidates": "Finding look-alike photos", "features": "Reading local features",
+                        "verify": "Verifying pairs", "groups": "Listing groups"}
+
+    @Slot(object)
+    def _on_grouping_progress(self, p: GroupingStep) -> None:
+        """A first grouping of a large library takes minutes: say what it is doing, with a bar."""
+        if self.scanning:  # a scan's progress owns the bar
+            return
+        if self._status_before_grouping is None:
+            self._status_before_grouping = self.status_text.text()
+        self.progress.setRange(0, max(p.total, 1))
+        self.progress.setValue(min(p.done, max(p.total, 1)))
+        self.progress.show()
+        self.status_text.setText(f"Grouping: {self._GROUPING_STAGES.get(p.stage, p.stage)}…")
+
+    @Slot(object)
+    def _on_groups_ready(self, result: GroupsResult) -> None:
+        """The grouping's bar goes; the status line says again what it said before (a scan's summary)."""
+        if self._status_before_grouping is not None:
+            self.progress.hide()
+            self.status_text.setText(self._status_before_grouping)
+            self._status_before_grouping = None
+
     @Slot(object)
     def _on_scan_finished(self, done: ScanDone) -> None:
+        self.scanning = False
         self.duplicates.set_scanning(False)
         for widget in (self.progress, self.rate_label, self.eta_label):
             widget.hide()
@@ -316,6 +345,9 @@ class MainWindow(QMainWindow):
     @Slot(object)
     def _on_failed(self, error: WorkerError) -> None:
         log.warning("%s: %s", error.operation, error.message)
+        if self._status_before_grouping is not None:  # a failed grouping leaves no bar behind
+            self.progress.hide()
+            self._status_before_grouping = None
         self.status_text.setText(error.message)
         self.status_text.setStyleSheet("color:#c0392b;")
         QTimer.singleShot(8000, self._clear_error_style)

@@ -90,6 +90,15 @@ class ScanDone:
 
 
 @dataclass(frozen=True)
+class GroupingStep:
+    """How far a grouping has got: a first one verifies pairs for minutes on a large library."""
+
+    stage: str  # "candidates" | "features" | "verify" | "groups"
+    done: int
+    total: int
+
+
+@dataclass(frozen=True)
 class GroupsResult:
     generation: int
     level: str
@@ -221,6 +230,7 @@ class LibraryWorker(QObject):
     progress = Signal(object)  # ScanProgress
     scanFinished = Signal(object)  # ScanDone
     groupsReady = Signal(object)  # GroupsResult
+    groupingProgress = Signal(object)  # GroupingStep
     searchReady = Signal(object)  # SearchResult
     tagsReady = Signal(object)  # TagsResult
     tagPhotosReady = Signal(object)  # TagPhotosResult
@@ -414,8 +424,16 @@ class LibraryWorker(QObject):
     # -- queries -------------------------------------------------------------------------------
     @Slot(object)
     def loadGroups(self, request: GroupsRequest) -> None:
+        last = {"at": 0.0, "stage": ""}
+
+        def progress(p: Any) -> None:  # at most ten a second, and every stage's first and last step
+            now = time.monotonic()
+            if p.stage != last["stage"] or p.done >= p.total or now - last["at"] >= 0.1:
+                last.update(at=now, stage=p.stage)
+                self.groupingProgress.emit(GroupingStep(p.stage, p.done, p.total))
+
         def run() -> None:
-            raw = self.library.groups(level=request.level, threshold=request.threshold)
+            raw = self.library.groups(level=request.level, threshold=request.threshold, progress=progress)
             groups = [_group(g, request.level) for g in raw]
             self._raw_groups = {info.key: g for info, g in zip(groups, raw)}
             groups.sort(key=lambda g: (-g.reclaimable, g.members[0].path if g.members else ""))

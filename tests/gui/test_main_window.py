@@ -270,3 +270,21 @@ def test_a_watched_change_rescans_only_the_folder_it_happened_in(tmp_path):
     # a whole folder deleted: its closest surviving ancestor is scanned, which marks its photos gone
     assert _nearest_existing_folder(str(root / "2024" / "gone" / "sub" / "b.jpg"), str(root)) == str(root / "2024")
     assert _nearest_existing_folder(str(root / "c.jpg"), str(root)) == str(root)
+
+
+def test_grouping_shows_its_progress_in_the_status_bar_and_then_what_was_there(qtbot, wait_for, scanned):
+    stages = []
+    scanned.client.worker.groupingProgress.connect(lambda step: stages.append(step.stage))
+    before = scanned.status_text.text()
+    with wait_for(scanned.client.worker.groupsReady):
+        scanned.duplicates.level.setCurrentText("similar")
+    assert "verify" in stages or "candidates" in stages, stages
+    qtbot.waitUntil(lambda: not scanned.progress.isVisible(), timeout=10_000)
+    assert scanned.status_text.text() == before
+    # what a step looks like while it lasts (a real first grouping lasts minutes)
+    from mgdesk.gui.worker import GroupingStep, GroupsResult
+    scanned._on_grouping_progress(GroupingStep("verify", 3, 10))
+    assert scanned.progress.isVisible() and scanned.progress.value() == 3 and scanned.progress.maximum() == 10
+    assert scanned.status_text.text() == "Grouping: Verifying pairs…"
+    scanned._on_groups_ready(GroupsResult(0, "copy", None, ()))
+    assert not scanned.progress.isVisible() and scanned.status_text.text() == before
