@@ -673,8 +673,8 @@ class _Context:
         a pool, with OpenCV's own threads set to one meanwhile, the cores extract side by side
         (2 cores: 120 photos in 3.6 s instead of 6.8 s). Only photos in a pair that may be
         verified (no cached verdict, no "not a duplicate" mark, not two captures) and not in
-        the store are extracted; the cached verdicts found on the way are kept. Without a store
-        there is nowhere to put them: the pass extracts as it goes, as before."""
+        the store are extracted. Without a store there is nowhere to put them: the pass
+        extracts as it goes, as before."""
         store = self.feature_store
         if store is None or not store.enabled or not self.paths or self.keys is None:
             return
@@ -685,11 +685,11 @@ class _Context:
                     or b not in self.keys or \
                     different_captures(self.shots.get(a), self.shots.get(b)) is not None:
                 continue
-            if self.cache is not None:
-                cached = self.cache.get(verdict_key(self.keys[a], self.keys[b]))
-                if cached is not None:
-                    self.verdicts[key] = cached
-                    continue
+            # a cached verdict needs no features; it is not taken into self.verdicts here,
+            # which holds only the pairs the run asks about (keep-best averages over those)
+            if self.cache is not None and \
+                    self.cache.get(verdict_key(self.keys[a], self.keys[b])) is not None:
+                continue
             for x in key:
                 fkey = f"{self.keys[x]}-{self.feature_tag}"
                 if fkey not in todo and x in self.paths and x not in self.features:
