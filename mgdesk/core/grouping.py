@@ -193,6 +193,13 @@ class FeatureStore:
     def __contains__(self, key: str) -> bool:
         return self.enabled and self._path(key).exists()
 
+    def touch(self, key: str) -> None:
+        """Mark a stored entry as just used, so a trim keeps it (best effort)."""
+        try:
+            os.utime(self._path(key))
+        except OSError:
+            pass
+
     def get(self, key: str) -> LocalFeatures | None:
         if not self.enabled:
             return None
@@ -694,10 +701,17 @@ class _Context:
                 fkey = f"{self.keys[x]}-{self.feature_tag}"
                 if fkey not in todo and x in self.paths and x not in self.features:
                     todo[fkey] = self.paths[x]
-        # in the pass's order (best cosine first), as many as half the store holds
-        jobs = [(k, path) for k, path in todo.items() if k not in store]
+        # in the pass's order (best cosine first), as many as half the store holds; the ones
+        # stored already are marked used, so the new ones do not push them out before the pass
+        jobs = []
+        for fkey, path in todo.items():
+            if fkey in store:
+                store.touch(fkey)
+            else:
+                jobs.append((fkey, path))
         jobs = jobs[:max(0, store.max_bytes // (2 * _FEATURE_BYTES))]
-        workers = min(_EXTRACT_WORKERS, os.cpu_count() or 1)
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+        workers = min(_EXTRACT_WORKERS, cores)
         if workers < 2 or len(jobs) < _PREFETCH_MIN:
             return
 
@@ -730,7 +744,10 @@ class _Context:
                             store.put(fkey, feats)
                         done_n += 1
                         if self.cancel is not None and self.cancel.is_set():
-                            continue  # let the running ones finish; start no more
+                            # start no more: drop the queued ones, wait for the running ones
+                            for queued in [f for f in running if f.cancel()]:
+                                running.pop(queued)
+                            continue
                         submit()
                     self._report("features", done_n, len(jobs))
                 self._check_cancel()

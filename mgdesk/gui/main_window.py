@@ -348,6 +348,11 @@ class MainWindow(QMainWindow):
         if self._status_before_grouping is not None:  # a failed grouping leaves no bar behind
             self.progress.hide()
             self._status_before_grouping = None
+        if error.operation == "scan":  # no scanFinished follows a failed scan
+            self.scanning = False
+            self.duplicates.set_scanning(False)
+            for widget in (self.progress, self.rate_label, self.eta_label):
+                widget.hide()
         self.status_text.setText(error.message)
         self.status_text.setStyleSheet("color:#c0392b;")
         QTimer.singleShot(8000, self._clear_error_style)

@@ -385,8 +385,11 @@ def test_a_first_grouping_extracts_local_features_on_every_core_and_a_regroup_no
     for n, kinds in edits.items():
         for edit in kinds:
             shutil.copy2(dev / f"g{n}_{edit}.jpg", root / f"g{n}_{edit}.jpg")
+    from mgdesk import paths
     for session in range(2):
         stages = []
+        if session == 1:  # the features are gone: only the cached verdicts can spare extracting
+            shutil.rmtree(paths.cache_dir() / "features")
         with Library(tmp_path / "edits.sqlite", embedder=embedder) as library:
             if session == 0:
                 library.scan([root])

@@ -288,3 +288,9 @@ def test_grouping_shows_its_progress_in_the_status_bar_and_then_what_was_there(q
     assert scanned.status_text.text() == "Grouping: Verifying pairs…"
     scanned._on_groups_ready(GroupsResult(0, "copy", None, ()))
     assert not scanned.progress.isVisible() and scanned.status_text.text() == before
+    # a scan that fails sends no scanFinished: the next grouping still shows its progress
+    from mgdesk.gui.worker import WorkerError
+    scanned.scanning = True
+    scanned._on_failed(WorkerError("scan", "the disk went away"))
+    scanned._on_grouping_progress(GroupingStep("features", 1, 4))
+    assert scanned.progress.isVisible() and scanned.status_text.text() == "Grouping: Reading local features…"
