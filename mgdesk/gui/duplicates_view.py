@@ -145,8 +145,8 @@ class DuplicatesView(QWidget):
 
     @Slot(object)
     def show_groups(self, result: GroupsResult) -> None:
-        if result.generation < self._generation_shown:
-            return  # a late answer to an older slider position
+        if result.generation < self._generation_shown or result.cancelled:
+            return  # a late answer to an older slider position, or none: the list shown stays
         self._generation_shown = result.generation
         previous = self.current_group()
         keep_key = self._pending_key or (previous.key if previous else None)

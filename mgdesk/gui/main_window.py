@@ -108,7 +108,7 @@ class MainWindow(QMainWindow):
         self.eta_label = QLabel("")
         self.device_label = QLabel("device: …")
         self.cancel_button = QPushButton("Cancel")
-        self.cancel_button.setToolTip("Stop the scan after the current batch")
+        self.cancel_button.setToolTip("Stop the scan after the current batch, or the grouping (the work done is kept)")
         self.cancel_button.clicked.connect(self.cancel_scan)
         sb = self.statusBar()
         sb.addWidget(self.status_text, 1)
@@ -306,6 +306,8 @@ class MainWindow(QMainWindow):
             self.progress.hide()
             self.status_text.setText(self._status_before_grouping)
             self._status_before_grouping = None
+        if result.cancelled:
+            self.status_text.setText("Grouping cancelled; the pairs verified so far are kept for next time")
 
     @Slot(object)
     def _on_scan_finished(self, done: ScanDone) -> None:

@@ -2,7 +2,7 @@
 
 The GUI never calls the Library. It calls `LibraryClient` methods, which emit signals queued to the
 worker's slots; the worker answers with signals carrying frozen dataclasses. A `threading.Event`
-cancels a scan between batches. Group results carry a generation so late answers can be dropped.
+cancels a scan between batches, or a grouping. Group results carry a generation so late answers can be dropped.
 """
 
 from __future__ import annotations
@@ -104,6 +104,7 @@ class GroupsResult:
     level: str
     threshold: float | None
     groups: tuple[GroupInfo, ...]
+    cancelled: bool = False  # the user stopped it: no groups, and the ones shown stay
 
 
 @dataclass(frozen=True)
@@ -433,7 +434,15 @@ class LibraryWorker(QObject):
                 self.groupingProgress.emit(GroupingStep(p.stage, p.done, p.total))
 
         def run() -> None:
-            raw = self.library.groups(level=request.level, threshold=request.threshold, progress=progress)
+            try:
+                raw = self.library.groups(level=request.level, threshold=request.threshold,
+                                          progress=progress, cancel=self._cancel)
+                if self._cancel.is_set():  # stopped: the verdicts so far are kept for next time
+                    self.groupsReady.emit(GroupsResult(request.generation, request.level,
+                                                       request.threshold, (), cancelled=True))
+                    return
+            finally:
+                self._cancel.clear()  # a cancel stops this grouping, not the next scan
             groups = [_group(g, request.level) for g in raw]
             self._raw_groups = {info.key: g for info, g in zip(groups, raw)}
             groups.sort(key=lambda g: (-g.reclaimable, g.members[0].path if g.members else ""))

@@ -294,3 +294,18 @@ def test_grouping_shows_its_progress_in_the_status_bar_and_then_what_was_there(q
     scanned._on_failed(WorkerError("scan", "the disk went away"))
     scanned._on_grouping_progress(GroupingStep("features", 1, 4))
     assert scanned.progress.isVisible() and scanned.status_text.text() == "Grouping: Reading local features…"
+
+
+def test_cancel_stops_a_grouping_keeps_the_groups_shown_and_not_the_next_scan(qtbot, wait_for, scanned):
+    shown = scanned.duplicates.model.rowCount()
+    assert shown > 0
+    scanned.cancel_scan()  # the status bar's Cancel, pressed while the grouping below runs
+    with wait_for(scanned.client.worker.groupsReady) as got:
+        scanned.duplicates.request_groups()
+    assert got.payload.cancelled and got.payload.groups == ()
+    assert scanned.duplicates.model.rowCount() == shown  # the list shown stays
+    assert scanned.status_text.text().startswith("Grouping cancelled")
+    assert not scanned.client.cancel_event.is_set()  # it stopped the grouping, not what comes next
+    with wait_for(scanned.client.worker.scanFinished, timeout=300_000) as done:
+        scanned.rescan()
+    assert not done.payload.cancelled
