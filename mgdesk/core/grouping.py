@@ -365,9 +365,7 @@ class _Context:
             return self.features[pid]
         path = self.paths.get(pid)
         feats = None
-        fkey = self.keys.get(pid) if self.keys is not None else None
-        if fkey is not None:
-            fkey = f"{fkey}-{self.feature_tag}"
+        fkey = self._feature_key(pid)
         if fkey is not None and self.feature_store is not None:
             feats = self.feature_store.get(fkey)
         if feats is not None:
@@ -385,6 +383,11 @@ class _Context:
         while len(self.features) > max(2, self.cfg.feature_cache_size):
             self.features.popitem(last=False)
         return feats
+
+    def _feature_key(self, pid: int) -> str | None:
+        """The feature store's key of a photo: its content key and the extraction settings."""
+        key = self.keys.get(pid) if self.keys is not None else None
+        return None if key is None else f"{key}-{self.feature_tag}"
 
     def _order(self, a: int, b: int) -> tuple[int, int]:
         """The order a pair is verified in (a verdict's "a" and "b"): stable, so the verdict does
@@ -688,8 +691,7 @@ class _Context:
         todo: dict[str, str] = {}
         for a, b in pairs:
             key = (a, b) if a < b else (b, a)
-            if key in self.verdicts or frozenset(key) in self.not_dup or a not in self.keys \
-                    or b not in self.keys or \
+            if frozenset(key) in self.not_dup or a not in self.keys or b not in self.keys or \
                     different_captures(self.shots.get(a), self.shots.get(b)) is not None:
                 continue
             # a cached verdict needs no features; it is not taken into self.verdicts here,
@@ -698,9 +700,8 @@ class _Context:
                     self.cache.get(verdict_key(self.keys[a], self.keys[b])) is not None:
                 continue
             for x in key:
-                fkey = f"{self.keys[x]}-{self.feature_tag}"
-                if fkey not in todo and x in self.paths and x not in self.features:
-                    todo[fkey] = self.paths[x]
+                if x in self.paths:
+                    todo.setdefault(self._feature_key(x), self.paths[x])
         # in the pass's order (best cosine first), as many as half the store holds; the ones
         # stored already are marked used, so the new ones do not push them out before the pass
         jobs = []
@@ -984,9 +985,10 @@ class _Context:
 
             Capture pairs not verified yet are verified here, but only when the merge hangs on
             them (it fails as things stand and would pass were they all backed), captures
-            taken far apart first (each must be backed), then best cosine first, stopping as soon as the merge is decided: landmarks and panoramas look alike
-            to the global descriptor, so the shots of one scene are often not each other's
-            nearest neighbours, yet their shared geometry shows once their units meet."""
+            taken far apart first (each must be backed), then best cosine first, stopping as
+            soon as the merge is decided: landmarks and panoramas look alike to the global
+            descriptor, so the shots of one scene are often not each other's nearest
+            neighbours, yet their shared geometry shows once their units meet."""
             mu, mv = members[u], members[v]
             if sum(len(captures[c]) for c in mu) + sum(len(captures[c]) for c in mv) \
                     > cfg.max_group_size:

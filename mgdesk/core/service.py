@@ -398,16 +398,26 @@ class Library:
             return {}
         out: dict[int, float] = {}
         for i, f in enumerate(files):
-            known = self.repo.get_verdict(f.hash, f.hash, FOCUS_VERSION) if f.hash else None
-            if known is None:
-                known = focus_measure(f.path)
-                if known is not None and f.hash:
-                    with self.repo.transaction():
-                        self.repo.put_verdict(f.hash, f.hash, FOCUS_VERSION, known)
-            if known is None:  # unreadable now, or flat: the frames cannot all be compared
+            focus = self._remembered(f.hash, f.hash, FOCUS_VERSION, lambda: focus_measure(f.path))
+            if focus is None:  # unreadable now, or flat: the frames cannot all be compared
                 return {}
-            out[i] = float(known)
+            out[i] = float(focus)
         return out
+
+    def _remembered(self, hash_a: str | None, hash_b: str | None, version: str,
+                    measure: Callable[[], Any]) -> Any:
+        """A measurement of one or two contents, kept in the verdict table by content hashes
+        (so no later session decodes the files for it again); None answers (unreadable for now)
+        are not kept, and without both hashes nothing is."""
+        if hash_a and hash_b:
+            known = self.repo.get_verdict(hash_a, hash_b, version)
+            if known is not None:
+                return known
+        answer = measure()
+        if answer is not None and hash_a and hash_b:
+            with self.repo.transaction():
+                self.repo.put_verdict(hash_a, hash_b, version, answer)
+        return answer
 
     def _lossless_resaves(self, files: list[FileRecord], modified: list[float | None]) -> dict[int, int]:
         """resave.lossless_resaves over a group, each pair's answer kept in the database (by
@@ -416,15 +426,9 @@ class Library:
         by_path = {f.path: f for f in files}
 
         def same(a: str, b: str) -> bool | None:
-            ha, hb = by_path[a].hash, by_path[b].hash
-            known = self.repo.get_verdict(ha, hb, RESAVE_VERSION) if ha and hb else None
-            if known is not None:
-                return bool(known)
-            answer = same_pixels(a, b)
-            if answer is not None and ha and hb:  # None: unreadable for now, ask again next time
-                with self.repo.transaction():
-                    self.repo.put_verdict(ha, hb, RESAVE_VERSION, answer)
-            return answer
+            answer = self._remembered(by_path[a].hash, by_path[b].hash, RESAVE_VERSION,
+                                      lambda: same_pixels(a, b))
+            return None if answer is None else bool(answer)
         return lossless_resaves([f.path for f in files], [(f.width or 0, f.height or 0) for f in files],
                                 [f.format for f in files], modified, same)
 

@@ -311,10 +311,7 @@ class MainWindow(QMainWindow):
 
     @Slot(object)
     def _on_scan_finished(self, done: ScanDone) -> None:
-        self.scanning = False
-        self.duplicates.set_scanning(False)
-        for widget in (self.progress, self.rate_label, self.eta_label):
-            widget.hide()
+        self._scan_ended()
         prefix = "Scan cancelled" if done.cancelled else ("Folder changes picked up" if done.source == "watch"
                                                           else "Scan finished")
         self.status_text.setText(f"{prefix}: {done.summary}")
@@ -344,6 +341,13 @@ class MainWindow(QMainWindow):
                 self.thumbnails.forget(path)
             self.refresh_results()
 
+    def _scan_ended(self) -> None:
+        """A scan is over, finished or failed: its progress leaves the status bar."""
+        self.scanning = False
+        self.duplicates.set_scanning(False)
+        for widget in (self.progress, self.rate_label, self.eta_label):
+            widget.hide()
+
     @Slot(object)
     def _on_failed(self, error: WorkerError) -> None:
         log.warning("%s: %s", error.operation, error.message)
@@ -351,10 +355,7 @@ class MainWindow(QMainWindow):
             self.progress.hide()
             self._status_before_grouping = None
         if error.operation == "scan":  # no scanFinished follows a failed scan
-            self.scanning = False
-            self.duplicates.set_scanning(False)
-            for widget in (self.progress, self.rate_label, self.eta_label):
-                widget.hide()
+            self._scan_ended()
         self.status_text.setText(error.message)
         self.status_text.setStyleSheet("color:#c0392b;")
         QTimer.singleShot(8000, self._clear_error_style)
