@@ -62,7 +62,7 @@ from mgdesk.core.imaging import jpeg_quality, load_image
 log = logging.getLogger(__name__)
 
 #: Bump when the verdicts change, so cached verdicts are invalidated.
-VERIFIER_VERSION = "sift-grad-25"
+VERIFIER_VERSION = "sift-grad-26"
 
 FEATURE_SIDE = 640
 TILE = 16
@@ -96,6 +96,12 @@ UNDECIDED_KEYPOINTS = 400
 #: the luminance) or LocalFeatures' serialisation changes: it keys the per-photo feature cache,
 #: which, unlike cached verdicts, outlives changes to the decision rules.
 FEATURE_VERSION = "sift-lf1"
+
+#: matched points are placed on a grid of this many x this many cells (Verdict.spread)
+PLACEMENT_GRID = 6
+#: matched points within this share of the canvas side of the same place on both canvases are
+#: "in place", and the aligned photos are compared away from them (Verdict.agree_apart)
+IN_PLACE = 0.05
 
 ImageLike = Union[str, os.PathLike, Image.Image, "LocalFeatures"]
 
@@ -283,6 +289,17 @@ class Verdict:
     # 3 x 3, empty when no transform was fitted (see pixel_map)
     homography: tuple[float, ...] = ()
     mirrored: bool = False
+    # where the inliers sit: the share of the 6 x 6 cells of a canvas that hold one (the larger
+    # of the two images' shares), and how far they are from sitting in the same place on both
+    # canvases (median, in shares of the larger canvas side, from the nearest common anchor: a
+    # corner, an edge's middle, the centre, or in proportion). When they sit in place
+    # (canvas_shift <= IN_PLACE), agree_apart is the share of the textured tiles away from them
+    # that agree once aligned (1.0 when not measured): two shots from one place agree there,
+    # two photos under one app frame or one photographer's mark do not. Grouping reads them to
+    # tell something laid on both photos from a shared scene (scene_weight)
+    spread: float = 1.0
+    canvas_shift: float = 1.0
+    agree_apart: float = 1.0
 
 
 def map_scale(m: np.ndarray) -> float:
@@ -384,7 +401,7 @@ class PairVerifier:
                 db, pb = fb.descriptors, fb.points
             ia, ib = _ratio_matches(fa.descriptors, db, p.ratio)
             if len(ia) < max(4, p.min_inliers):  # cannot reach min_inliers: skip RANSAC
-                cand = (0, len(ia), mirrored, "none", None, 9.0)
+                cand = (0, len(ia), mirrored, "none", None, 9.0, None, None)
             else:
                 model, H, mask = _fit(fa.points[ia], pb[ib], p.ransac_px)
                 n = int(mask.sum()) if mask is not None else 0
@@ -393,16 +410,24 @@ class PairVerifier:
                         min(len(fa.points), len(fb.points)) < UNDECIDED_KEYPOINTS:
                     model, H, mask, n, err = _tighter(fa.points[ia], pb[ib], p, model, H, mask, n,
                                                       err, (fa.width, fa.height), (fb.width, fb.height))
-                cand = (n, len(ia), mirrored, model, H, err)
+                cand = (n, len(ia), mirrored, model, H, err, fa.points[ia][mask] if n else None,
+                        pb[ib][mask] if n else None)
             if best is None or cand[0] > best[0]:
                 best = cand
             if not mirrored and best[0] >= max(3 * p.min_inliers, 40) and best[0] >= 0.5 * best[1]:
                 break  # a clear direct match; no need to try the mirror
-        n_in, n_match, mirrored, model, H, err = best
+        n_in, n_match, mirrored, model, H, err, in_a, in_b = best
         if H is None or n_in < 4:
             return Evidence(n_in, n_match, n_in / max(n_match, 1), None, mirrored, "none",
                             0.0, 0, 0.0, min(len(fa.points), len(fb.points)), match_error=err)
+        spread, shift = _placement(in_a, in_b, (fa.width, fa.height), (fb.width, fb.height))
         gb = fb.gray[:, ::-1] if mirrored else fb.gray
+        apart = 1.0
+        if shift <= IN_PLACE:
+            try:
+                apart = _agreement_apart(fa.gray, gb, H, in_a, in_b, p)
+            except (cv2.error, np.linalg.LinAlgError) as exc:
+                log.debug("alignment failed: %s", exc)
         # a heavily compressed image has lost its fine detail to 8 px blocks: compare the two
         # at the detail it still carries, not the blocks
         coarse = fa.heavily_compressed or fb.heavily_compressed
@@ -419,7 +444,7 @@ class PairVerifier:
                         c.agree, c.tiles, c.coverage, min(len(fa.points), len(fb.points)),
                         c.texture_loss, c.tone_outliers, err, c.moved_detail,
                         round(c.moved_detail * c.tiles), photo_a, photo_b, covered_a, covered_b,
-                        c.tone_shift, c.clipped, c.overlay, coarse)
+                        c.tone_shift, c.clipped, c.overlay, coarse, spread, shift, apart)
 
     def edits_explain(self, z: "LocalFeatures", x: "LocalFeatures", y: "LocalFeatures",
                       z_to_x: np.ndarray, z_to_y: np.ndarray) -> bool:
@@ -535,12 +560,14 @@ class PairVerifier:
         if e.keypoints < 4:
             return Verdict(False, 0.0, 0, 0.0, 1.0, "none", "too few local features (flat image)",
                            undecided=True)
+        # where the inliers sit matters to grouping even below min_inliers (see Verdict.spread)
+        placed = dict(spread=e.spread, canvas_shift=e.canvas_shift, agree_apart=e.agree_apart)
         if e.H is None or n_in < p.min_inliers:
             return Verdict(False, score, n_in, ratio, residual, "none",
-                           f"too few geometric matches ({n_in} inliers)", undecided=sparse)
+                           f"too few geometric matches ({n_in} inliers)", undecided=sparse, **placed)
         transform = _describe(e.model, e.H, e.mirrored)
         fitted = dict(homography=tuple(float(x) for x in np.asarray(e.H).ravel()),
-                      mirrored=e.mirrored)
+                      mirrored=e.mirrored, **placed)
         # clipping where they differ is two exposures; otherwise a common copy may tell whether
         # detail that does not line up moved or was edited (see edits_explain)
         moved_apart = e.clipped <= p.max_clipped_share
@@ -620,6 +647,9 @@ class Evidence:
     clipped: float = 0.0  # share of disagreeing tiles flat black or white in one image
     overlay: float = 0.0  # share of textured tiles set aside as content laid over one image
     coarse: bool = False  # compared at COARSE_SIGMA: one image is heavily compressed (blocky)
+    spread: float = 1.0  # where the inliers sit (see Verdict)
+    canvas_shift: float = 1.0
+    agree_apart: float = 1.0
 
 
 def _ratio_matches(da: np.ndarray, db: np.ndarray, ratio: float) -> tuple[np.ndarray, np.ndarray]:
@@ -695,6 +725,63 @@ def _tighter(pa: np.ndarray, pb: np.ndarray, p: VerifyParams, model, H, mask, n,
             (_inside(Hh, size_a, size_b) or _inside(np.linalg.inv(Hh), size_b, size_a)):
         return "perspective", Hh, mask_h, n_h, err_h
     return model, H, mask, n, err
+
+
+def _placement(pa: np.ndarray | None, pb: np.ndarray | None, size_a: tuple[int, int],
+               size_b: tuple[int, int]) -> tuple[float, float]:
+    """(spread, canvas shift) of matched points in two canvases (see Verdict.spread).
+
+    The shift is measured from nine anchors and in proportion because what is laid on photos
+    of different sizes keeps its place relative to one of them: an app's title bar to the top
+    left, a caption to the centre, a watermark to a corner or in proportion to the photo; and
+    from each anchor also scaled as the canvas's width or height, as a whole screenshot
+    resized is."""
+    if pa is None or pb is None or not len(pa):
+        return 1.0, 1.0
+    g = PLACEMENT_GRID
+    (wa, ha), (wb, hb) = size_a, size_b
+
+    def cells(pts: np.ndarray, w: int, h: int) -> float:
+        ij = np.clip((pts / [w, h] * g).astype(int), 0, g - 1)
+        return len(np.unique(ij[:, 0] * g + ij[:, 1])) / (g * g)
+
+    def shift(d: np.ndarray) -> float:
+        return float(np.median(np.hypot(d[:, 0], d[:, 1])))
+
+    side = max(wa, ha, wb, hb)
+    shifts = [shift(k * (pa - [ax * wa, ay * ha]) - (pb - [ax * wb, ay * hb])) / side
+              for ax in (0.0, 0.5, 1.0) for ay in (0.0, 0.5, 1.0) for k in {1.0, wb / wa, hb / ha}]
+    shifts.append(shift(pa / [wa, ha] - pb / [wb, hb]))
+    return max(cells(pa, wa, ha), cells(pb, wb, hb)), min(shifts)
+
+
+def _agreement_apart(ga: np.ndarray, gb: np.ndarray, H: np.ndarray, in_a: np.ndarray,
+                     in_b: np.ndarray, p: VerifyParams) -> float:
+    """Share of the textured overlap tiles more than a tile away from every matched point whose
+    gradients agree once aligned (1.0 when there are too few such tiles to tell).
+
+    Two shots from one place agree beyond their matched points (a tripod bracket, a burst);
+    something laid on two different photos in one place (an app's frame, a watermark) agrees
+    only where it is: the photos around it differ."""
+    tgt, warped, valid, _ = _align(ga, gb, H)
+    pts = in_b if map_scale(H) < 1 else in_a  # _align compares in the lower-resolution frame
+    tiles = _tiler(tgt.shape)
+    if tiles is None or not valid.any():
+        return 1.0
+    # textured in either image, without _tile_diff's grain floor: that estimates noise an edit
+    # added from where the two differ, which between two different photos is their content
+    (ax, ay), (bx, by) = (_gradients(cv2.GaussianBlur(x.astype(np.float32), (0, 0), 1.5))
+                          for x in (tgt, warped))
+    ea, eb = tiles(ax * ax + ay * ay), tiles(bx * bx + by * by)
+    cos = tiles(ax * bx + ay * by) / np.sqrt(ea * eb + 1e-6)
+    use = (tiles(valid.astype(np.float32)) > 0.95) & (np.maximum(ea, eb) > 64.0)
+    near = np.zeros(use.shape, np.uint8)
+    ij = np.clip((pts // TILE).astype(int), 0, [near.shape[1] - 1, near.shape[0] - 1])
+    near[ij[:, 1], ij[:, 0]] = 1
+    away = use & (cv2.dilate(near, np.ones((3, 3), np.uint8)) == 0)
+    if away.sum() < p.min_tiles:
+        return 1.0
+    return float((cos[away] >= p.tile_agree_cos).mean())
 
 
 def _inside(H: np.ndarray, size_from: tuple[int, int], size_to: tuple[int, int],

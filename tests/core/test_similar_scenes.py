@@ -156,3 +156,61 @@ def test_a_sharpened_copy_with_its_photos_capture_time_is_no_burst_frame(tmp_pat
         (copies,) = lib.groups("copy")
     assert "sharpest" not in group.keeper.reason
     assert group.keeper.path == copies.keeper.path, (group.keeper.reason, copies.keeper.reason)
+
+
+def _in_app_frame(photo, size=(640, 480)):
+    """A screenshot of the photo in one app: a titled bar on top, the photo fitted below it."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    shot = Image.new("RGB", size, (245, 245, 245))
+    draw = ImageDraw.Draw(shot)
+    draw.rectangle((0, 0, size[0], 44), fill=(40, 70, 150))
+    draw.text((14, 8), "Gallery  ·  Shared with you", fill="white", font=ImageFont.load_default(24))
+    draw.text((14, size[1] - 34), "♥ 12   Reply   Share", fill=(60, 60, 60), font=ImageFont.load_default(20))
+    fitted = photo.copy()
+    fitted.thumbnail((size[0] - 40, size[1] - 100))
+    shot.paste(fitted, ((size[0] - fitted.width) // 2, 52))
+    return shot
+
+
+def _signed(photo):
+    """The photo exported with the photographer's mark in its bottom right corner."""
+    from PIL import ImageDraw, ImageFont
+
+    out = photo.copy()
+    draw = ImageDraw.Draw(out)
+    font = ImageFont.load_default(22)
+    text = "© Anna Miller Photography"
+    w, h = draw.textbbox((0, 0), text, font=font, stroke_width=2)[2:]
+    draw.text((out.width - w - 12, out.height - h - 12), text, fill="white", font=font,
+              stroke_width=2, stroke_fill="black")
+    return out
+
+
+def test_photos_that_share_only_an_app_frame_or_a_watermark_are_not_similar_shots(tmp_path, embedder):
+    """Screenshots of different photos in one app, or different photos under one photographer's
+    mark, share those pixels in the same place, and a rigid fit through them is no shared
+    scene: no group may hold two of the photos."""
+    photos = SCENES.parent / "photos"
+    if not photos.exists():
+        pytest.skip("shared data not available")
+    from PIL import Image, ImageOps
+
+    from mgdesk.core.grouping import GroupingConfig
+    from mgdesk.core.verify import PairVerifier
+
+    sources = sorted(photos.glob("urban100_*.jpg"))[:8] + sorted(photos.glob("bsd100_*.jpg"))[:8]
+    folder = tmp_path / "overlays"
+    folder.mkdir()
+    for i, src in enumerate(sources):
+        photo = ImageOps.exif_transpose(Image.open(src)).convert("RGB")
+        (_in_app_frame(photo) if i % 2 else _signed(photo)).save(folder / f"{src.stem}.jpg", quality=90)
+    # the overlays do give rigid fits that would pass for a shared scene
+    made = sorted(folder.iterdir())
+    verifier, cfg = PairVerifier(), GroupingConfig()
+    for kind in (made[0::2], made[1::2]):
+        assert max(verifier.verify(a, b).inliers for a, b in zip(kind, kind[1:])) >= cfg.similar_min_inliers
+    with Library(tmp_path / "lib.sqlite", embedder=embedder) as lib:
+        lib.scan([folder])
+        groups = [sorted(Path(m.path).name for m in g.members) for g in lib.groups("similar")]
+    assert groups == [], groups

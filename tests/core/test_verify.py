@@ -10,6 +10,7 @@ from PIL import Image, ImageDraw, ImageEnhance, ImageFilter, ImageFont, ImageOps
 
 from photo_edits import noisy, sharpened, stickered, vignetted, watermarked
 
+from mgdesk.core.grouping import GroupingConfig
 from mgdesk.core.verify import (BLOCKY, VERIFIER_VERSION, LocalFeatures, PairVerifier, Verdict, VerifyParams,
                                 pixel_map)
 
@@ -159,6 +160,26 @@ def test_a_subject_that_moved_between_two_frames_makes_them_two_captures(verifie
     # the rest of the evidence says copy: the moved detail is what tells them apart
     lenient = PairVerifier(VerifyParams(max_moved_detail=1.0))
     assert lenient.verify(first, second).is_copy
+
+
+def test_shots_from_one_place_agree_away_from_their_matches_and_photos_in_one_frame_do_not(verifier):
+    """What grouping reads to tell an app frame shared by two screenshots from a shared scene
+    (Verdict.spread, canvas_shift, agree_apart)."""
+    bracket = verifier.verify(SCENES / "hdr_vfx_shop__img07.jpg", SCENES / "hdr_vfx_shop__img10.jpg")
+    background = ImageOps.exif_transpose(Image.open(DEV / "g0003_orig.jpg")).convert("RGB")
+    subject = ImageOps.exif_transpose(Image.open(DEV / "g0010_orig.jpg")).convert("RGB")
+    subject = subject.resize((background.width // 5, background.width // 5))
+    moved = verifier.verify(_frame(background, subject, background.width // 4),
+                            _frame(background, subject, background.width // 4 + subject.width // 2))
+    # in place, and spread over the photo or agreeing well beyond the matched points
+    assert moved.canvas_shift < 0.01 and moved.spread > 0.5, moved
+    assert bracket.canvas_shift < 0.01 and bracket.agree_apart > 0.5, bracket
+    frame = verifier.verify(DEV / "g0005_screenshot.jpg", DEV / "g0009_screenshot.jpg")
+    assert frame.inliers >= 8 and not frame.is_copy
+    # (the photos' edges line up inside the frame: a quarter of the tiles away from the matches)
+    cfg = GroupingConfig()
+    assert frame.canvas_shift < 0.01 and frame.spread <= 3 / 36, frame
+    assert frame.agree_apart < cfg.similar_overlay_agree < bracket.agree_apart
 
 
 def test_a_caption_covers_detail_on_one_side_only_and_stays_a_copy(verifier):
@@ -436,7 +457,6 @@ def test_two_different_photos_are_not_copies(verifier):
 def test_a_homography_through_a_handful_of_chance_matches_is_no_evidence_of_one_scene(verifier):
     # a street and a tower: a homography passes through any four of their 32 tentative
     # matches, and once counted six "inliers" that backed the two as one scene
-    from mgdesk.core.grouping import GroupingConfig
     v = verifier.verify(SCENES / "evd_vin__2_vin.jpg", SCENES / "pano_vfx_ntulib__IMG_8722.jpg")
     assert not v.is_copy
     assert v.inliers < GroupingConfig().similar_min_inliers
