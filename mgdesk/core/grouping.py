@@ -37,8 +37,8 @@ import numpy as np
 from mgdesk.core.index import NeighbourSearch
 from mgdesk.core.keepbest import Edits
 from mgdesk.core.shots import Shot, different_captures
-from mgdesk.core.verify import (FEATURE_VERSION, PLACEMENT_GRID, VERIFIER_VERSION, LocalFeatures,
-                                 PairVerifier, Verdict, map_scale, pixel_map)
+from mgdesk.core.verify import (FEATURE_VERSION, IN_PLACE, VERIFIER_VERSION, LocalFeatures, PairVerifier,
+                                 Verdict, map_scale, pixel_map)
 
 log = logging.getLogger(__name__)
 
@@ -110,19 +110,32 @@ class GroupingConfig:
     similar_scene_score: float = 1.0
     # ...unless the inliers are what something laid on both photos in one place gives (an app's
     # frame around screenshots, a photographer's mark): in the same place on both canvases
-    # (within similar_overlay_shift of the canvas side), in no more than similar_overlay_cells
-    # of a photo's 6 x 6 cells, while the photos disagree away from them (agree_apart under
-    # similar_overlay_agree; two shots from one place agree there). Of nd-dev's screenshots and
-    # captions of different photos, 740 pairs were backed as a scene: this catches 633 (the
-    # rest are captions placed differently on each photo); of nd-scenes' 266 backed pairs, 1
-    # (a handheld video's corner; the similar level still finds 348 of its 433 pairs); of 60
-    # pairs of screenshots in another app frame and photos signed in one corner, made apart
-    # from both sets (tests/core/test_similar_scenes.py), 56, the other 4 being no overlay.
-    # (Refusing inliers along one line, as a caption's anywhere are, caught most of the rest
-    # but cost nd-scenes 12 backings, a sign or a roof line, and 8 of its pairs)
+    # (within similar_overlay_shift of the canvas side), leaving a strip across the whole canvas
+    # without one (Verdict.gap: the photo between an app's bars, all above a signature) of at
+    # least similar_overlay_gap, while the photos disagree away from them (agree_apart under
+    # similar_overlay_agree; two shots from one place agree there: brackets 0.43-0.62, but for
+    # the darkest against the brightest, texture in a few places only, 0.26: it loses its
+    # backing, not its group, which its likeness and its other frames carry). Of
+    # nd-dev's screenshots and captions of different photos, 740 pairs were backed as a scene:
+    # this catches 633 (gap >= 0.53, agree_apart <= 0.29; the rest are captions placed
+    # differently on each photo); of nd-scenes' 266 backed pairs, 1 (a handheld video's
+    # corner; the similar level still finds 348 of its 433 pairs; the other shots in place
+    # leave gaps of at most 0.38); of 101 pairs of desktop and phone screenshots (gap >= 0.42)
+    # and photos signed in one corner, made apart from both sets (as in
+    # tests/core/test_similar_scenes.py), 100. (Refusing inliers along one line, as a caption's
+    # anywhere are, caught most of the rest but cost nd-scenes 12 backings, a sign or a roof
+    # line, and 8 of its pairs)
     similar_overlay_shift: float = 0.02
-    similar_overlay_cells: int = 9
+    similar_overlay_gap: float = 0.38
     similar_overlay_agree: float = 0.35
+    # ...and when such an overlay sits exactly in place (within this share of the canvas side,
+    # as software places it: nd-dev's and phone screenshots measure 0.000-0.001, a handheld
+    # video's frames 0.018) and gives many matches (an app's text: 94-153 between phone
+    # screenshots; an extreme exposure bracket with little texture gives 10), it is also what
+    # makes the photos look alike (phone screenshots of different photos reach cosine 0.84):
+    # they never join, not even on likeness
+    similar_overlay_exact: float = 0.005
+    similar_overlay_matches: int = 20
     # shots of one scene (a burst, brackets, another angle, a panorama's frames) are taken within
     # minutes: two photos whose cameras say they were taken further apart than this are one
     # scene only if geometry shows it (a landmark visited again), never on likeness alone (two
@@ -135,6 +148,8 @@ class GroupingConfig:
     def __post_init__(self) -> None:
         if self.k < 1 or self.similar_k < 1:
             raise ValueError("k and similar_k must be at least 1")
+        if self.similar_overlay_shift > IN_PLACE:  # agree_apart is measured only that far
+            raise ValueError(f"similar_overlay_shift must be at most {IN_PLACE}")
         for name in ("copy_candidate_cosine", "similar_cosine", "similar_scene_cosine",
                      "similar_pair_floor",
                      "similar_scene_score"):
@@ -622,18 +637,25 @@ class _Context:
     def scene_weight(self, a: int, b: int) -> float | None:
         """Whether geometry says two photos show one scene: 1 for a verified copy or a shared
         rigid scene (at least ``similar_min_inliers`` RANSAC inliers at
-        ``similar_min_inlier_ratio``, not all in a few cells in the same place on both, as an
-        overlay's are), else 0; None when the pair is not verified yet."""
+        ``similar_min_inlier_ratio``, not placed as an overlay's are), else 0; None when the
+        pair is not verified yet."""
         key = (a, b) if a < b else (b, a)
         v = self.verdicts.get(key)
         if v is None:
             return None
         cfg = self.cfg
-        laid_on_both = v.canvas_shift <= cfg.similar_overlay_shift \
-            and v.spread * PLACEMENT_GRID ** 2 <= cfg.similar_overlay_cells + 0.5 \
-            and v.agree_apart < cfg.similar_overlay_agree
-        return float(v.is_copy or (v.inliers >= cfg.similar_min_inliers and not laid_on_both
+        return float(v.is_copy or (v.inliers >= cfg.similar_min_inliers and not self._laid_on_both(v)
                                    and v.inlier_ratio >= cfg.similar_min_inlier_ratio))
+
+    def _laid_on_both(self, v: Verdict) -> bool:
+        """Whether what two photos share is something laid on both in one place (an app's frame
+        around two screenshots, a photographer's mark), not a scene (see
+        GroupingConfig.similar_overlay_shift)."""
+        cfg = self.cfg
+        return not v.is_copy and v.inliers >= cfg.similar_min_inliers \
+            and v.canvas_shift <= cfg.similar_overlay_shift and v.gap >= cfg.similar_overlay_gap \
+            and v.agree_apart < cfg.similar_overlay_agree
+
 
     # -- the run -------------------------------------------------------------------------
     def candidates(self) -> list[tuple[float, int, int, int]]:
@@ -939,7 +961,7 @@ class _Context:
             key = (c, d) if c < d else (d, c)
             if key in memo:
                 return memo[key]
-            total, copy = 0.0, False
+            total, copy, overlaid = 0.0, False, False
             for x in captures[c]:
                 for y in captures[d]:
                     cos = self.cosine(x, y)
@@ -949,7 +971,15 @@ class _Context:
                     total += cos
                     v = self.verdicts.get((x, y) if x < y else (y, x))
                     copy = copy or (v is not None and v.is_copy)
+                    overlaid = overlaid or (v is not None and self._laid_on_both(v)
+                                            and v.canvas_shift <= cfg.similar_overlay_exact
+                                            and v.inliers >= cfg.similar_overlay_matches)
             mean = total / (len(captures[c]) * len(captures[d]))
+            if not copy and overlaid:
+                # what makes them alike is what software laid on both (the app around two
+                # screenshots, verified in the copy pass): never one scene, not even on likeness
+                memo[key] = None
+                return None
             weights = [self.scene_weight(x, y) for x, y in probes(c, d)]
             known = copy or None not in weights or 0.0 in weights
             w = 1.0 if copy else min((x for x in weights if x is not None), default=0.0)

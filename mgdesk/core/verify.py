@@ -51,7 +51,7 @@ import os
 import struct
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Callable, Union
+from typing import Callable, NamedTuple, Union
 
 import cv2
 import numpy as np
@@ -97,8 +97,6 @@ UNDECIDED_KEYPOINTS = 400
 #: which, unlike cached verdicts, outlives changes to the decision rules.
 FEATURE_VERSION = "sift-lf1"
 
-#: matched points are placed on a grid of this many x this many cells (Verdict.spread)
-PLACEMENT_GRID = 6
 #: matched points within this share of the canvas side of the same place on both canvases are
 #: "in place", and the aligned photos are compared away from them (Verdict.agree_apart)
 IN_PLACE = 0.05
@@ -289,15 +287,17 @@ class Verdict:
     # 3 x 3, empty when no transform was fitted (see pixel_map)
     homography: tuple[float, ...] = ()
     mirrored: bool = False
-    # where the inliers sit: the share of the 6 x 6 cells of a canvas that hold one (the larger
-    # of the two images' shares), and how far they are from sitting in the same place on both
-    # canvases (median, in shares of the larger canvas side, from the nearest common anchor: a
-    # corner, an edge's middle, the centre, or in proportion). When they sit in place
-    # (canvas_shift <= IN_PLACE), agree_apart is the share of the textured tiles away from them
-    # that agree once aligned (1.0 when not measured): two shots from one place agree there,
-    # two photos under one app frame or one photographer's mark do not. Grouping reads them to
-    # tell something laid on both photos from a shared scene (scene_weight)
-    spread: float = 1.0
+    # where the inliers sit: the widest strip across a whole canvas (its full width or height)
+    # without one, as a share of that canvas (the narrower of the two images' strips), and how
+    # far they are from sitting in the same place on both canvases (median, from the nearest
+    # common anchor, a corner, an edge's middle or the centre, in shares of the larger canvas
+    # side; or in proportion, in shares of each canvas's width and height). When they sit in
+    # place (canvas_shift <= IN_PLACE), agree_apart is the share of the textured tiles away
+    # from them that agree once aligned (1.0 when not measured): two shots from
+    # one place agree there, two photos under one app frame or one photographer's mark do not.
+    # Grouping reads them to tell something laid on both photos from a shared scene
+    # (_Context._laid_on_both)
+    gap: float = 0.0
     canvas_shift: float = 1.0
     agree_apart: float = 1.0
 
@@ -420,23 +420,21 @@ class PairVerifier:
         if H is None or n_in < 4:
             return Evidence(n_in, n_match, n_in / max(n_match, 1), None, mirrored, "none",
                             0.0, 0, 0.0, min(len(fa.points), len(fb.points)), match_error=err)
-        spread, shift = _placement(in_a, in_b, (fa.width, fa.height), (fb.width, fb.height))
+        gap, shift = _placement(in_a, in_b, (fa.width, fa.height), (fb.width, fb.height))
         gb = fb.gray[:, ::-1] if mirrored else fb.gray
-        apart = 1.0
-        if shift <= IN_PLACE:
-            try:
-                apart = _agreement_apart(fa.gray, gb, H, in_a, in_b, p)
-            except (cv2.error, np.linalg.LinAlgError) as exc:
-                log.debug("alignment failed: %s", exc)
         # a heavily compressed image has lost its fine detail to 8 px blocks: compare the two
         # at the detail it still carries, not the blocks
         coarse = fa.heavily_compressed or fb.heavily_compressed
         photo_a = photo_b = 1.0
         covered_a = covered_b = 0.0
+        apart = 1.0
         try:
-            c = _aligned_agreement(fa.gray, gb, H, p, coarse)
+            aligned = _align(fa.gray, gb, H)
+            c = _aligned_agreement(aligned, p, coarse)
             if c.agree >= p.min_agree_fraction:  # only a copy needs it (for keep-best)
                 photo_a, photo_b, covered_a, covered_b = _photo_shares(fa.gray, gb, H)
+            if shift <= IN_PLACE:
+                apart = _agreement_apart(aligned, in_b if aligned.in_b else in_a, p)
         except (cv2.error, np.linalg.LinAlgError) as exc:  # numerically degenerate transform
             log.debug("alignment failed: %s", exc)
             c = _Comparison(0.0, 0, 0.0, 1.0, 1.0, 0.0)
@@ -444,7 +442,7 @@ class PairVerifier:
                         c.agree, c.tiles, c.coverage, min(len(fa.points), len(fb.points)),
                         c.texture_loss, c.tone_outliers, err, c.moved_detail,
                         round(c.moved_detail * c.tiles), photo_a, photo_b, covered_a, covered_b,
-                        c.tone_shift, c.clipped, c.overlay, coarse, spread, shift, apart)
+                        c.tone_shift, c.clipped, c.overlay, coarse, gap, shift, apart)
 
     def edits_explain(self, z: "LocalFeatures", x: "LocalFeatures", y: "LocalFeatures",
                       z_to_x: np.ndarray, z_to_y: np.ndarray) -> bool:
@@ -560,8 +558,8 @@ class PairVerifier:
         if e.keypoints < 4:
             return Verdict(False, 0.0, 0, 0.0, 1.0, "none", "too few local features (flat image)",
                            undecided=True)
-        # where the inliers sit matters to grouping even below min_inliers (see Verdict.spread)
-        placed = dict(spread=e.spread, canvas_shift=e.canvas_shift, agree_apart=e.agree_apart)
+        # where the inliers sit matters to grouping even below min_inliers (see Verdict.gap)
+        placed = dict(gap=e.gap, canvas_shift=e.canvas_shift, agree_apart=e.agree_apart)
         if e.H is None or n_in < p.min_inliers:
             return Verdict(False, score, n_in, ratio, residual, "none",
                            f"too few geometric matches ({n_in} inliers)", undecided=sparse, **placed)
@@ -647,7 +645,7 @@ class Evidence:
     clipped: float = 0.0  # share of disagreeing tiles flat black or white in one image
     overlay: float = 0.0  # share of textured tiles set aside as content laid over one image
     coarse: bool = False  # compared at COARSE_SIGMA: one image is heavily compressed (blocky)
-    spread: float = 1.0  # where the inliers sit (see Verdict)
+    gap: float = 0.0  # where the inliers sit (see Verdict)
     canvas_shift: float = 1.0
     agree_apart: float = 1.0
 
@@ -729,7 +727,7 @@ def _tighter(pa: np.ndarray, pb: np.ndarray, p: VerifyParams, model, H, mask, n,
 
 def _placement(pa: np.ndarray | None, pb: np.ndarray | None, size_a: tuple[int, int],
                size_b: tuple[int, int]) -> tuple[float, float]:
-    """(spread, canvas shift) of matched points in two canvases (see Verdict.spread).
+    """(gap, canvas shift) of matched points in two canvases (see Verdict.gap).
 
     The shift is measured from nine anchors and in proportion because what is laid on photos
     of different sizes keeps its place relative to one of them: an app's title bar to the top
@@ -737,13 +735,15 @@ def _placement(pa: np.ndarray | None, pb: np.ndarray | None, size_a: tuple[int, 
     from each anchor also scaled as the canvas's width or height, as a whole screenshot
     resized is."""
     if pa is None or pb is None or not len(pa):
-        return 1.0, 1.0
-    g = PLACEMENT_GRID
+        return 0.0, 1.0
     (wa, ha), (wb, hb) = size_a, size_b
 
-    def cells(pts: np.ndarray, w: int, h: int) -> float:
-        ij = np.clip((pts / [w, h] * g).astype(int), 0, g - 1)
-        return len(np.unique(ij[:, 0] * g + ij[:, 1])) / (g * g)
+    def gap(pts: np.ndarray, w: int, h: int) -> float:
+        widest = 0.0
+        for axis, length in ((0, w), (1, h)):
+            edges = np.concatenate([[0.0], np.sort(pts[:, axis]), [float(length)]])
+            widest = max(widest, float(np.diff(edges).max()) / length)
+        return widest
 
     def shift(d: np.ndarray) -> float:
         return float(np.median(np.hypot(d[:, 0], d[:, 1])))
@@ -752,24 +752,21 @@ def _placement(pa: np.ndarray | None, pb: np.ndarray | None, size_a: tuple[int, 
     shifts = [shift(k * (pa - [ax * wa, ay * ha]) - (pb - [ax * wb, ay * hb])) / side
               for ax in (0.0, 0.5, 1.0) for ay in (0.0, 0.5, 1.0) for k in {1.0, wb / wa, hb / ha}]
     shifts.append(shift(pa / [wa, ha] - pb / [wb, hb]))
-    return max(cells(pa, wa, ha), cells(pb, wb, hb)), min(shifts)
+    return min(gap(pa, wa, ha), gap(pb, wb, hb)), min(shifts)
 
 
-def _agreement_apart(ga: np.ndarray, gb: np.ndarray, H: np.ndarray, in_a: np.ndarray,
-                     in_b: np.ndarray, p: VerifyParams) -> float:
-    """Share of the textured overlap tiles more than a tile away from every matched point whose
-    gradients agree once aligned (1.0 when there are too few such tiles to tell).
+def _agreement_apart(aligned: "_Aligned", pts: np.ndarray, p: VerifyParams) -> float:
+    """Share of the overlap tiles textured in either image and more than a tile away from every
+    matched point (`pts`, in the target's frame) whose gradients agree once aligned; 1.0 when
+    there are too few such tiles to tell.
 
     Two shots from one place agree beyond their matched points (a tripod bracket, a burst);
     something laid on two different photos in one place (an app's frame, a watermark) agrees
     only where it is: the photos around it differ."""
-    tgt, warped, valid, _ = _align(ga, gb, H)
-    pts = in_b if map_scale(H) < 1 else in_a  # _align compares in the lower-resolution frame
+    tgt, warped, valid = aligned.target, aligned.warped, aligned.valid
     tiles = _tiler(tgt.shape)
     if tiles is None or not valid.any():
         return 1.0
-    # textured in either image, without _tile_diff's grain floor: that estimates noise an edit
-    # added from where the two differ, which between two different photos is their content
     (ax, ay), (bx, by) = (_gradients(cv2.GaussianBlur(x.astype(np.float32), (0, 0), 1.5))
                           for x in (tgt, warped))
     ea, eb = tiles(ax * ax + ay * ay), tiles(bx * bx + by * by)
@@ -823,20 +820,26 @@ def _describe(model: str, H: np.ndarray, mirrored: bool) -> str:
     return " ".join(x for x in parts if x)
 
 
-def _align(ga: np.ndarray, gb: np.ndarray, H: np.ndarray
-           ) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
-    """Warp onto the lower-resolution image's frame (at its working scale).
+class _Aligned(NamedTuple):
+    """Two images in one frame (_align): the target, the other warped onto it, where it is
+    valid, the share of the smaller image the other covers, and whether the target is b."""
 
-    Returns (target, warped source, valid mask, coverage); coverage is the share of the smaller
-    image covered by the other.
-    """
+    target: np.ndarray
+    warped: np.ndarray
+    valid: np.ndarray
+    coverage: float
+    in_b: bool
+
+
+def _align(ga: np.ndarray, gb: np.ndarray, H: np.ndarray) -> _Aligned:
+    """Warp onto the lower-resolution image's frame (at its working scale)."""
     scale = map_scale(H)  # b pixels per a pixel
     if scale < 1:  # b holds the photo at lower resolution: compare in b's frame
         tgt, src, M = gb, ga, H
     else:
         tgt, src, M = ga, gb, np.linalg.inv(H)
     warped, valid, coverage = _warp_onto(src, M, tgt.shape)
-    return tgt, warped, valid, coverage
+    return _Aligned(tgt, warped, valid, coverage, scale < 1)
 
 
 def _warp_onto(src: np.ndarray, M: np.ndarray, shape: tuple[int, ...]
@@ -880,11 +883,10 @@ class _Comparison:
     overlay: float = 0.0
 
 
-def _aligned_agreement(ga: np.ndarray, gb: np.ndarray, H: np.ndarray, p: VerifyParams,
-                       coarse: bool = False) -> _Comparison:
-    """Warp onto the lower-resolution image's frame (at its working scale) and compare
-    (coarse: both blurred to the detail a heavily compressed image still carries)."""
-    tgt, warped, valid, coverage = _align(ga, gb, H)
+def _aligned_agreement(aligned: _Aligned, p: VerifyParams, coarse: bool = False) -> _Comparison:
+    """Compare two aligned images (coarse: both blurred to the detail a heavily compressed
+    image still carries)."""
+    tgt, warped, valid, coverage, _ = aligned
     if coarse:
         tgt = cv2.GaussianBlur(tgt.astype(np.float32), (0, 0), COARSE_SIGMA)
         warped = cv2.GaussianBlur(warped.astype(np.float32), (0, 0), COARSE_SIGMA)

@@ -173,6 +173,28 @@ def _in_app_frame(photo, size=(640, 480)):
     return shot
 
 
+def _in_phone_app(photo, size=(540, 1170)):
+    """A phone screenshot of the photo in a social app: status bar, header, the photo, a line
+    of actions under it and a tab bar."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    shot = Image.new("RGB", size, "white")
+    draw = ImageDraw.Draw(shot)
+    small = ImageFont.load_default(22)
+    draw.text((28, 14), "9:41", fill="black", font=ImageFont.load_default(26))
+    draw.text((size[0] - 120, 14), "5G  87%", fill="black", font=small)
+    draw.text((24, 80), "photostream", fill="black", font=ImageFont.load_default(34))
+    draw.text((24, 150), "anna.miller  ·  Follow", fill=(30, 30, 30), font=small)
+    fitted = photo.copy()
+    fitted.thumbnail((size[0], 700))
+    shot.paste(fitted, ((size[0] - fitted.width) // 2, 200))
+    draw.text((24, 220 + fitted.height), "1,204 likes   Comment   Share", fill="black", font=small)
+    draw.line((0, size[1] - 100, size[0], size[1] - 100), fill=(220, 220, 220), width=2)
+    for i, tab in enumerate(["Home", "Search", "Post", "Reels", "Profile"]):
+        draw.text((20 + i * 104, size[1] - 70), tab, fill="black", font=small)
+    return shot
+
+
 def _signed(photo):
     """The photo exported with the photographer's mark in its bottom right corner."""
     from PIL import ImageDraw, ImageFont
@@ -188,9 +210,9 @@ def _signed(photo):
 
 
 def test_photos_that_share_only_an_app_frame_or_a_watermark_are_not_similar_shots(tmp_path, embedder):
-    """Screenshots of different photos in one app, or different photos under one photographer's
-    mark, share those pixels in the same place, and a rigid fit through them is no shared
-    scene: no group may hold two of the photos."""
+    """Screenshots of different photos in one app (desktop or phone), or different photos under
+    one photographer's mark, share those pixels in the same place, and a rigid fit through them
+    is no shared scene: no group may hold two of the photos."""
     photos = SCENES.parent / "photos"
     if not photos.exists():
         pytest.skip("shared data not available")
@@ -199,17 +221,20 @@ def test_photos_that_share_only_an_app_frame_or_a_watermark_are_not_similar_shot
     from mgdesk.core.grouping import GroupingConfig
     from mgdesk.core.verify import PairVerifier
 
-    sources = sorted(photos.glob("urban100_*.jpg"))[:8] + sorted(photos.glob("bsd100_*.jpg"))[:8]
+    sources = sorted(photos.glob("urban100_*.jpg"))[:9] + sorted(photos.glob("bsd100_*.jpg"))[:9]
     folder = tmp_path / "overlays"
     folder.mkdir()
+    kinds = (_in_app_frame, _in_phone_app, _signed)
+    made: dict = {kind: [] for kind in kinds}
     for i, src in enumerate(sources):
         photo = ImageOps.exif_transpose(Image.open(src)).convert("RGB")
-        (_in_app_frame(photo) if i % 2 else _signed(photo)).save(folder / f"{src.stem}.jpg", quality=90)
-    # the overlays do give rigid fits that would pass for a shared scene
-    made = sorted(folder.iterdir())
+        kind = kinds[i % 3]
+        made[kind].append(folder / f"{src.stem}.jpg")
+        kind(photo).save(made[kind][-1], quality=90)
+    # each overlay does give rigid fits that would pass for a shared scene
     verifier, cfg = PairVerifier(), GroupingConfig()
-    for kind in (made[0::2], made[1::2]):
-        assert max(verifier.verify(a, b).inliers for a, b in zip(kind, kind[1:])) >= cfg.similar_min_inliers
+    for files in made.values():
+        assert max(verifier.verify(a, b).inliers for a, b in zip(files, files[1:])) >= cfg.similar_min_inliers
     with Library(tmp_path / "lib.sqlite", embedder=embedder) as lib:
         lib.scan([folder])
         groups = [sorted(Path(m.path).name for m in g.members) for g in lib.groups("similar")]
