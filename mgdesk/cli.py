@@ -67,6 +67,27 @@ class _Progress:
             sys.stderr.write("\n")
 
 
+def _result_count(text: str) -> int:
+    """-k: bad values are usage errors (exit 2), like any other bad argument."""
+    try:
+        k = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if not 1 <= k <= 1_000_000:
+        raise argparse.ArgumentTypeError("must be between 1 and 1000000")
+    return k
+
+
+def _cosine(text: str) -> float:
+    try:
+        x = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not -1.0 <= x <= 1.0:
+        raise argparse.ArgumentTypeError("a cosine threshold is between -1 and 1")
+    return x
+
+
 def _library(args: argparse.Namespace, create: bool = False):
     """The library at --db (or the user data folder's). Only a scan creates one: a mistyped
     --db for any other command is an error, not a new empty library that finds nothing."""
@@ -98,6 +119,9 @@ def cmd_scan(args: argparse.Namespace) -> int:
                                                      "embedded")) + f" in {counts['seconds']:.1f} s")
         if report.errors:
             print("see `mgdesk errors` for the files that could not be read")
+    for path, why in report.unreadable:
+        print(f"mgdesk: cannot read {path}: {why}" + (" (the photos known there are left as they were)"
+                                                      if os.path.isdir(path) else ""), file=sys.stderr)
     return 0
 
 
@@ -128,8 +152,6 @@ def cmd_dupes(args: argparse.Namespace) -> int:
 
 
 def cmd_search(args: argparse.Namespace) -> int:
-    if args.k < 1:
-        raise CliError("-k must be at least 1")
     if not Path(args.image).is_file():
         raise CliError(f"no such file: {args.image}")
     with _library(args) as lib:
@@ -195,10 +217,12 @@ def cmd_undo(args: argparse.Namespace) -> int:
         return 0
     restored = [i for i in action.items if i.undone]
     print(f"restored {len(restored)} file(s)")
-    for i in action.items:
-        if i.done and not i.undone:
-            print(f"mgdesk: could not restore {i.original_path}: {i.error}", file=sys.stderr)
-    return 0 if len(restored) == len(action.done_items) else 1
+    failed = [i for i in action.items if i.done and not i.undone]
+    for i in failed:
+        print(f"mgdesk: could not restore {i.original_path}: {i.error}", file=sys.stderr)
+    if failed:
+        print("mgdesk: put them back and run 'mgdesk undo' again to restore them", file=sys.stderr)
+    return 0 if not failed else 1
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -347,10 +371,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("paths", nargs="+", metavar="PATH")
     p = command("dupes", cmd_dupes, "list duplicate groups", json_flag=True)
     p.add_argument("--level", choices=("exact", "copy", "similar"), default="copy")
-    p.add_argument("--threshold", type=float, default=None, help="cosine threshold override")
+    p.add_argument("--threshold", type=_cosine, default=None, help="cosine threshold override")
     p = command("search", cmd_search, "find photos like an image", json_flag=True)
     p.add_argument("image", metavar="IMAGE")
-    p.add_argument("-k", type=int, default=20, help="number of results")
+    p.add_argument("-k", type=_result_count, default=20, help="number of results")
     p = command("tags", cmd_tags, "tags over the library, or the photos with one tag", json_flag=True)
     p.add_argument("--tag", metavar="NAME")
     p = command("trash", cmd_trash, "move files to the trash (or a folder); undoable")
@@ -381,12 +405,26 @@ def main(argv: list[str] | None = None) -> int:
     import logging
     logging.basicConfig(level=os.environ.get("MGDESK_LOG", "WARNING"), format="%(levelname)s %(name)s: %(message)s")
     args = build_parser().parse_args(argv)
+    import sqlite3
+
     from mgdesk.core.actions import ActionError
     from mgdesk.core.service import LibraryError
     try:
         return int(getattr(args, "func", cmd_gui)(args) or 0)
     except (CliError, LibraryError, ActionError) as e:
         print(f"mgdesk: error: {e}", file=sys.stderr)
+        return 1
+    except RuntimeError as e:
+        # a model whose weights are not installed says which package brings them (by name:
+        # importing the embedding code here would load torch for every command)
+        if type(e).__name__ != "WeightsError":
+            raise
+        print(f"mgdesk: error: {e}", file=sys.stderr)
+        return 1
+    except sqlite3.Error as e:  # not a database, a damaged one, or a path that cannot be one
+        db = getattr(args, "db", None)
+        print(f"mgdesk: error: cannot use the library database{f' {db}' if db else ''}: {e}",
+              file=sys.stderr)
         return 1
     except (OSError, ValueError, KeyError) as e:
         msg = e.args[0] if isinstance(e, KeyError) and e.args else e

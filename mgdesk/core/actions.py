@@ -268,7 +268,7 @@ def undo_last(repo: Repository) -> ActionRecord | None:
         try:
             if action.kind == "move":
                 src = Path(item.destination_path or "")
-                if not src.is_file():
+                if not (src.is_file() or src.is_symlink()):  # a moved link may dangle there
                     raise ActionError(f"{src} is no longer there")
             elif sys.platform == "darwin":
                 src = _find_in_macos_trash(original, item.size)
@@ -290,11 +290,16 @@ def undo_last(repo: Repository) -> ActionRecord | None:
         with repo.transaction():
             repo.mark_item(item.id, undone=1)
             _restore_row(repo, original, restored)
-    with repo.transaction():
-        repo.set_action_state(action.id, "undone")
     result = repo.action(action.id)
-    if problems and not any(i.undone for i in result.items):
-        raise ActionError("nothing could be restored: " + "; ".join(problems))
+    if not problems:
+        with repo.transaction():
+            repo.set_action_state(action.id, "undone")
+        return repo.action(action.id)
+    # what could not be restored stays journaled and undoable: once the file is back where
+    # the journal says (renamed back, returned to the trash), undo tries it again
+    if not any(i.undone for i in result.items):
+        raise ActionError("nothing could be restored: " + "; ".join(problems)
+                          + " (put it back and run undo again)")
     return result
 
 

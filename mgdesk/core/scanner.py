@@ -75,13 +75,17 @@ class ScanReport:
     seconds: float = 0.0
     cancelled: bool = False
     skipped_aliases: int = 0
+    # (path, why) of what could not be read at all: folders that cannot be listed (the photos
+    # known under them are left as they were, not marked removed) and names that are not UTF-8
+    unreadable: list[tuple[str, str]] = field(default_factory=list)
     # ids whose descriptor for the model appeared or changed / that left the index
     updated_ids: set[int] = field(default_factory=set)
     removed_ids: set[int] = field(default_factory=set)
 
     def counts(self) -> dict[str, Any]:
-        return {k: getattr(self, k) for k in ("new", "changed", "moved", "unchanged", "removed", "errors",
-                                              "embedded", "seconds", "cancelled", "skipped_aliases")}
+        return {**{k: getattr(self, k) for k in ("new", "changed", "moved", "unchanged", "removed", "errors",
+                                                 "embedded", "seconds", "cancelled", "skipped_aliases")},
+                "unreadable": len(self.unreadable)}
 
 
 def _transient(exc: BaseException) -> bool:
@@ -156,6 +160,11 @@ def walk(roots: Iterable[str | Path], *, include: Sequence[str] = (), exclude: S
                 continue
             subdirs = []
             for entry in entries:
+                if not _utf8(entry.name):  # the library (SQLite, JSON) holds names as UTF-8
+                    if errors is not None:
+                        errors.append((printable_path(entry.path),
+                                       "its name is not valid UTF-8; rename it to scan it"))
+                    continue
                 rel = os.path.relpath(entry.path, root)
                 try:
                     if entry.is_dir(follow_symlinks=True):
@@ -188,6 +197,19 @@ def walk(roots: Iterable[str | Path], *, include: Sequence[str] = (), exclude: S
                 seen_files.add(fkey)
                 yield FoundFile(entry.path, fst.st_size, fst.st_mtime_ns, fst.st_dev, fst.st_ino)
             stack.extend(reversed(subdirs))
+
+
+def _utf8(name: str) -> bool:
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:  # bytes the file system could not decode (surrogate escapes)
+        return False
+    return True
+
+
+def printable_path(path: str) -> str:
+    """A path that can be printed and stored: undecodable bytes shown as \\xNN."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
 
 
 def hash_file(path: str) -> tuple[str, str]:
@@ -268,8 +290,15 @@ class Scanner:
 
         if progress:
             progress(ScanProgress("walk", 0, 0, roots[0] if roots else None, 0.0))
-        found = list(walk(roots, include=self.include, exclude=self.exclude, skip_hidden=self.skip_hidden))
+        walk_errors: list[tuple[str, str]] = []
+        found = list(walk(roots, include=self.include, exclude=self.exclude, skip_hidden=self.skip_hidden,
+                          errors=walk_errors))
         found_paths = {f.path for f in found}
+        # a folder that cannot be listed now (permissions, a disk gone) hides its photos: they
+        # are not removed; a name that is not UTF-8 cannot be kept
+        blocked = tuple(p + os.sep for p, _ in walk_errors if os.path.isdir(p))
+        report.unreadable = [(p, why) for p, why in walk_errors
+                             if os.path.isdir(p) or why.startswith("its name")]
         known = self.repo.files_under(roots)
         by_path = {f.path: f for f in known}
         by_inode = {(f.dev, f.ino): f for f in known if f.dev is not None and f.status != FileStatus.MISSING}
@@ -294,7 +323,8 @@ class Scanner:
                 report.unchanged += 1
                 if rec.status == FileStatus.OK and rec.shot is None:
                     unread_shots.append(rec)
-        vanished = [r for p, r in by_path.items() if p not in found_paths and r.status != FileStatus.MISSING]
+        vanished = [r for p, r in by_path.items() if p not in found_paths and r.status != FileStatus.MISSING
+                    and not (blocked and p.startswith(blocked))]
         vanished_by_hash: dict[str, list[FileRecord]] = {}
         for r in vanished:
             if r.hash:

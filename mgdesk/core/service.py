@@ -359,7 +359,10 @@ class Library:
     def _group_view(self, level: str, members: list[tuple[FileRecord, float, float, Edits | None]]
                     ) -> GroupView:
         from mgdesk.core.keepbest import MemberInfo, choose_keeper
-        members = [m for m in members if m[0].status in (FileStatus.OK, FileStatus.ERROR)]
+        # a file deleted since the last scan is no member to keep or remove (the next scan
+        # marks it missing)
+        members = [m for m in members if m[0].status in (FileStatus.OK, FileStatus.ERROR)
+                   and os.path.exists(m[0].path)]
         if not members:
             return GroupView(level, (), 0)
         modified = [f.mtime_ns / 1e9 if f.mtime_ns else None for f, *_ in members]
@@ -489,13 +492,55 @@ class Library:
         for level in check_levels:
             if level not in self._session_groups:
                 self.groups(level)
+        protected = self._protected_groups(groups)
         try:
-            action = actions.remove_files(self.repo, paths_, destination, groups=self._protected_groups(groups))
+            self._refuse_last_copies(actions.distinct_files(paths_))
+            action = actions.remove_files(self.repo, paths_, destination, groups=protected)
         except actions.ActionError as e:
             raise LibraryError(str(e)) from e
+        self._remember_kept(action, protected)
         ids = [r.id for r in (self.repo.file_by_path(i.original_path) for i in action.done_items) if r]
         self._sync_index([], ids)
         return action
+
+    # A group's last member is protected across sessions too: removing copies journals, for each
+    # removed file, the group members that stayed ("kept" decisions by content, with the removed
+    # path and the action), and a later action may not remove the last of them while the
+    # removal stands (undo lifts it).
+    def _remember_kept(self, action: ActionRecord, groups: list[list[str]]) -> None:
+        gone = {i.original_path for i in action.done_items}
+        with self.repo.transaction():
+            for item in action.done_items:
+                for group in groups:
+                    if item.original_path not in group:
+                        continue
+                    for member in group:
+                        rec = self.repo.file_by_path(member) if member not in gone else None
+                        if rec is not None and rec.hash:
+                            self.repo.add_decision(rec.hash, "kept", item.original_path, action.id)
+
+    def _refuse_last_copies(self, files: Sequence[Path]) -> None:
+        going = {str(f) for f in files}
+        standing = {(i.action_id, i.original_path) for a in self.repo.actions(states=["done", "interrupted"])
+                    for i in a.items if i.done and not i.undone}
+        if not standing:
+            return
+
+        def stays(content: str) -> bool:
+            return any(f.path not in going and f.status == FileStatus.OK and os.path.exists(f.path)
+                       for f in self.repo.files_by_hash(content))
+
+        for f in files:
+            rec = self.repo.file_by_path(str(f))
+            if rec is None or not rec.hash:
+                continue
+            for d in self.repo.decisions(rec.hash):
+                if d["decision"] != "kept" or (d["action_id"], d["path"]) not in standing:
+                    continue
+                if not any(stays(h) for h in self.repo.deciders("kept", d["path"], d["action_id"])):
+                    raise LibraryError(
+                        f"refusing to remove {f.name}: it is the last copy of a photo whose other copy "
+                        f"{os.path.basename(d['path'])} was removed earlier (undo that to bring it back)")
 
     def undo(self) -> ActionRecord | None:
         """Undo the last trash/move: files go back to their original paths (never clobbering)."""

@@ -71,6 +71,30 @@ def test_a_file_moved_to_a_folder_comes_back_on_undo(repo, files, tmp_path):
     assert files[0].exists() and files[1].exists() and not any(dest.iterdir())
 
 
+def test_a_file_undo_could_not_find_stays_undoable_until_it_is_back(repo, files, tmp_path):
+    dest = tmp_path / "removed"
+    remove_files(repo, files[:2], destination=dest)
+    (dest / "img1.jpg").rename(dest / "renamed.jpg")  # the user renamed it in the folder
+    partly = undo_last(repo)
+    assert files[0].exists() and not files[1].exists()
+    assert [i.undone for i in partly.items] == [True, False] and partly.state != "undone"
+    (dest / "renamed.jpg").rename(dest / "img1.jpg")
+    again = undo_last(repo)  # the same action again: only what is still out
+    assert again.id == partly.id and again.state == "undone"
+    assert files[1].exists() and files[0].exists()
+    assert undo_last(repo) is None
+
+
+def test_an_undo_that_restores_nothing_says_so_and_can_be_retried(repo, files, tmp_path):
+    dest = tmp_path / "removed"
+    remove_files(repo, files[:1], destination=dest)
+    (dest / "img0.jpg").rename(dest / "elsewhere.jpg")
+    with pytest.raises(ActionError, match="run undo again"):
+        undo_last(repo)
+    (dest / "elsewhere.jpg").rename(dest / "img0.jpg")
+    assert undo_last(repo).state == "undone" and files[0].exists()
+
+
 def test_moving_never_overwrites_an_existing_file(files, tmp_path):
     dest = tmp_path / "out"
     dest.mkdir()

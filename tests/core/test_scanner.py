@@ -127,6 +127,33 @@ def test_a_deleted_file_is_marked_missing_and_an_added_one_is_new(photos, repo, 
     assert repo.file_by_path(str(photos / "added.jpg")).status == FileStatus.OK
 
 
+def test_a_folder_that_cannot_be_listed_keeps_its_photos_and_says_so(photos, repo, scanner, monkeypatch):
+    """An album whose permissions changed (or a disk that went away under it) hides its photos;
+    they are not removed from the library, and the scan says which folder it could not read."""
+    sc, _ = scanner(repo)
+    sc.scan([photos])
+    album = str(photos / "album")
+    real_scandir = os.scandir
+
+    def scandir(path):
+        if os.fspath(path) == album:
+            raise PermissionError(13, "Permission denied", album)
+        return real_scandir(path)
+    monkeypatch.setattr(os, "scandir", scandir)
+    report = sc.scan([photos])
+    assert report.removed == 0 and [p for p, _ in report.unreadable] == [album]
+    assert all(f.status == FileStatus.OK for f in repo.files_under([str(photos)]))
+
+
+def test_a_name_that_is_not_utf8_is_reported_and_the_scan_goes_on(photos, repo, scanner):
+    with open(os.path.join(os.fsencode(photos), b"bad\xffname.jpg"), "wb") as fh:
+        fh.write((PHOTOS / SAMPLE[0]).read_bytes())
+    sc, _ = scanner(repo)
+    report = sc.scan([photos])
+    assert report.new == len(SAMPLE) and report.unreadable == [
+        (str(photos / "bad\\xffname.jpg"), "its name is not valid UTF-8; rename it to scan it")]
+
+
 def test_exact_copies_are_found_by_content_and_embedded_once(photos, repo, scanner):
     shutil.copy2(photos / SAMPLE[0], photos / "album" / "copy of it.jpg")
     sc, emb = scanner(repo, batch_size=50)

@@ -250,6 +250,31 @@ def test_a_group_seen_in_this_session_protects_its_last_member(lib, folder):
     assert (folder / SAMPLE[1]).exists()
 
 
+def test_the_last_member_stays_protected_in_a_later_session_until_its_copy_is_back(tmp_path, lib, folder, embedder):
+    """The CLI is one session per command: `trash copy` then `trash original` must not leave
+    the photo with no copy at all."""
+    lib.groups("copy")
+    lib.trash([folder / "half size.jpg"])
+    lib.close()
+    with Library(tmp_path / "lib.sqlite", embedder=embedder) as later:
+        later.groups("copy")  # the group is gone: its other member is in the trash
+        with pytest.raises(LibraryError, match="last copy"):
+            later.trash([folder / SAMPLE[1]])
+        assert (folder / SAMPLE[1]).exists()
+        later.trash([folder / SAMPLE[2]])  # a photo that had no copies goes as before
+        later.undo()
+        later.undo()  # the copy is back: the original may go now
+        later.trash([folder / SAMPLE[1]])
+        assert not (folder / SAMPLE[1]).exists() and (folder / "half size.jpg").exists()
+
+
+def test_a_photo_deleted_since_the_scan_is_neither_kept_nor_listed(lib, folder):
+    (folder / SAMPLE[1]).unlink()  # the original of "half size.jpg", deleted outside mgdesk
+    assert not any("half size.jpg" in names(g) for g in lib.groups("copy"))
+    (folder / "exact copy.jpg").unlink()
+    assert lib.groups("exact") == []
+
+
 def test_undo_brings_a_trashed_photo_back_into_the_library_and_the_index(lib, folder):
     target = folder / "half size.jpg"
     data = target.read_bytes()

@@ -311,6 +311,12 @@ class Repository:
     def decisions(self, content_hash: str) -> list[dict]:
         return self._rows("SELECT * FROM decisions WHERE hash = ? ORDER BY id", (content_hash,))
 
+    def deciders(self, decision: str, path: str, action_id: int) -> list[str]:
+        """Contents with a decision about one journaled path (e.g. the copies kept for it)."""
+        return [r["hash"] for r in self._rows(
+            "SELECT hash FROM decisions WHERE decision = ? AND path = ? AND action_id = ?",
+            (decision, path, action_id))]
+
     # ---- verdict cache (grouping's VerdictCache; also other answers about a pair of contents,
     # such as resave.RESAVE_VERSION: whether one file only re-saves the other's pixels) -------
     def get_verdict(self, hash_a: str, hash_b: str, version: str) -> Any | None:
