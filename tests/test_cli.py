@@ -152,6 +152,22 @@ def test_an_unreadable_database_path_is_a_one_line_error(tmp_path, capsys):
     assert code == 1 and len(err.strip().splitlines()) == 1
 
 
+@pytest.mark.parametrize("content", [b"not a database at all" * 100, b""])
+def test_a_damaged_database_is_a_one_line_error(tmp_path, capsys, content):
+    bad = tmp_path / "lib.sqlite"
+    bad.write_bytes(b"SQLite format 3\x00" + content if content else b"\x00" * 4096)
+    for command in (["status"], ["dupes"], ["scan", str(tmp_path)]):
+        code, _, err = run(capsys, *command, "--db", str(bad))
+        assert code == 1 and "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+        assert "cannot use the library database" in err
+
+
+@pytest.mark.parametrize("argv", [["search", "x.jpg", "-k", "0"], ["dupes", "--threshold", "5"]])
+def test_out_of_range_numbers_are_usage_errors(argv, capsys):
+    assert exit_code(argv) == 2
+    assert "Traceback" not in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("command", [["dupes"], ["search", "x.jpg"], ["tags"], ["status"], ["undo"],
                                      ["errors"]])
 def test_a_mistyped_database_path_is_an_error_and_creates_nothing(command, tmp_path, capsys):
