@@ -153,7 +153,7 @@ def cmd_dupes(args: argparse.Namespace) -> int:
 
 def cmd_search(args: argparse.Namespace) -> int:
     if not Path(args.image).is_file():
-        raise CliError(f"no such file: {args.image}")
+        raise CliError(f"{'not a file' if Path(args.image).is_dir() else 'no such file'}: {args.image}")
     with _library(args) as lib:
         hits = lib.search(args.image, k=args.k)
     if args.json:
@@ -190,7 +190,8 @@ def cmd_tags(args: argparse.Namespace) -> int:
 def cmd_trash(args: argparse.Namespace) -> int:
     missing = [p for p in args.paths if not Path(p).is_file()]
     if missing:
-        raise CliError(f"no such file: {missing[0]}")
+        what = "a folder, not a photo" if Path(missing[0]).is_dir() else "no such file"
+        raise CliError(f"{what}: {missing[0]}")
     size = sum(Path(p).stat().st_size for p in args.paths)
     where = f"to {args.to}" if args.to else "to the trash"
     if not args.yes:
