@@ -28,7 +28,7 @@ def _emit(data: Any) -> None:
 
 
 def _mb(n: int) -> str:
-    return f"{n / 1e6:.1f} MB"
+    return f"{n / 1e6:.1f} MB" if n >= 100_000 else f"{n / 1e3:.0f} KB"
 
 
 class _Progress:
@@ -113,7 +113,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
         bar.close()
     counts = report.counts()
     if args.json:
-        _emit({"scan": counts})
+        _emit({"version": JSON_VERSION, "scan": counts})
     else:
         print(", ".join(f"{k} {counts[k]}" for k in ("new", "changed", "moved", "unchanged", "removed", "errors",
                                                      "embedded")) + f" in {counts['seconds']:.1f} s")
@@ -282,7 +282,7 @@ def cmd_models(args: argparse.Namespace) -> int:
         cards.append({"name": card.name, "trunk": card.trunk, "side": card.retrieval_side,
                       "p_retrieval": card.p_retrieval, "licence": card.licence})
     if args.json:
-        _emit({"models": cards})
+        _emit({"version": JSON_VERSION, "models": cards})
     else:
         for c in cards:
             print(f"{c['name']:16} {c['trunk']:24} side {c['side']:4}  p {c['p_retrieval']:g}  {c['licence']}")

@@ -94,7 +94,9 @@ def test_trash_states_count_and_size_and_asks_before_moving(library, capsys, mon
     prompts = []
     monkeypatch.setattr("builtins.input", lambda prompt: prompts.append(prompt) or "n")
     code, out, _ = run(capsys, "trash", str(folder / "copy.jpg"), "--db", str(db))
-    assert code == 1 and "1 file(s)" in prompts[0] and "MB" in prompts[0]
+    size = (folder / "copy.jpg").stat().st_size
+    shown = f"{size / 1e6:.1f} MB" if size >= 100_000 else f"{size / 1e3:.0f} KB"
+    assert code == 1 and "1 file(s)" in prompts[0] and shown in prompts[0]
     assert (folder / "copy.jpg").exists()
 
 
