@@ -37,8 +37,8 @@ import numpy as np
 from mgdesk.core.index import NeighbourSearch
 from mgdesk.core.keepbest import Edits
 from mgdesk.core.shots import Shot, different_captures
-from mgdesk.core.verify import (FEATURE_VERSION, IN_PLACE, VERIFIER_VERSION, LocalFeatures, PairVerifier,
-                                 Verdict, map_scale, pixel_map)
+from mgdesk.core.verify import (FEATURE_VERSION, IN_PLACE, OVERLAY_GAP, VERIFIER_VERSION, LocalFeatures,
+                                 PairVerifier, Verdict, map_scale, pixel_map)
 
 log = logging.getLogger(__name__)
 
@@ -148,8 +148,10 @@ class GroupingConfig:
     def __post_init__(self) -> None:
         if self.k < 1 or self.similar_k < 1:
             raise ValueError("k and similar_k must be at least 1")
-        if self.similar_overlay_shift > IN_PLACE:  # agree_apart is measured only that far
-            raise ValueError(f"similar_overlay_shift must be at most {IN_PLACE}")
+        # agree_apart is measured only that far in place, and for gaps that wide
+        if self.similar_overlay_shift > IN_PLACE or self.similar_overlay_gap < OVERLAY_GAP:
+            raise ValueError(f"similar_overlay_shift must be at most {IN_PLACE} and "
+                             f"similar_overlay_gap at least {OVERLAY_GAP}")
         for name in ("copy_candidate_cosine", "similar_cosine", "similar_scene_cosine",
                      "similar_pair_floor",
                      "similar_scene_score"):

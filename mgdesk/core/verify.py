@@ -98,8 +98,11 @@ UNDECIDED_KEYPOINTS = 400
 FEATURE_VERSION = "sift-lf1"
 
 #: matched points within this share of the canvas side of the same place on both canvases are
-#: "in place", and the aligned photos are compared away from them (Verdict.agree_apart)
+#: "in place", and when they leave a strip of at least OVERLAY_GAP of the canvas without one
+#: (what an overlay leaves; a copy's matches cover it), the aligned photos are compared away
+#: from them (Verdict.agree_apart)
 IN_PLACE = 0.05
+OVERLAY_GAP = 0.3
 
 ImageLike = Union[str, os.PathLike, Image.Image, "LocalFeatures"]
 
@@ -292,7 +295,7 @@ class Verdict:
     # far they are from sitting in the same place on both canvases (median, from the nearest
     # common anchor, a corner, an edge's middle or the centre, in shares of the larger canvas
     # side; or in proportion, in shares of each canvas's width and height). When they sit in
-    # place (canvas_shift <= IN_PLACE), agree_apart is the share of the textured tiles away
+    # place (canvas_shift <= IN_PLACE) leaving a gap of OVERLAY_GAP or more, agree_apart is the share of the textured tiles away
     # from them that agree once aligned (1.0 when not measured): two shots from
     # one place agree there, two photos under one app frame or one photographer's mark do not.
     # Grouping reads them to tell something laid on both photos from a shared scene
@@ -433,7 +436,7 @@ class PairVerifier:
             c = _aligned_agreement(aligned, p, coarse)
             if c.agree >= p.min_agree_fraction:  # only a copy needs it (for keep-best)
                 photo_a, photo_b, covered_a, covered_b = _photo_shares(fa.gray, gb, H)
-            if shift <= IN_PLACE:
+            if shift <= IN_PLACE and gap >= OVERLAY_GAP:
                 apart = _agreement_apart(aligned, in_b if aligned.in_b else in_a, p)
         except (cv2.error, np.linalg.LinAlgError) as exc:  # numerically degenerate transform
             log.debug("alignment failed: %s", exc)
@@ -1211,5 +1214,5 @@ def _score(n_in: int, ratio: float, agree: float | None, p: VerifyParams) -> flo
     return float(geo if agree is None else geo * agree)
 
 
-__all__ = ["FEATURE_VERSION", "VERIFIER_VERSION", "Evidence", "LocalFeatures", "PairVerifier", "Verdict", "VerifyParams",
-           "map_scale", "pixel_map"]
+__all__ = ["FEATURE_VERSION", "IN_PLACE", "OVERLAY_GAP", "VERIFIER_VERSION", "Evidence", "LocalFeatures",
+           "PairVerifier", "Verdict", "VerifyParams", "map_scale", "pixel_map"]
