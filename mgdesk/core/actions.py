@@ -94,6 +94,8 @@ def distinct_files(paths: Iterable[str | Path]) -> list[Path]:
             raise ActionError(f"cannot read {path}: {e.strerror}") from None
         if not os.path.isfile(path):
             raise ActionError(f"not a file: {path}")
+        if os.path.islink(path):  # moving the link would leave the photo where it is
+            raise ActionError(f"{path} is a link to {os.path.realpath(path)}: remove the photo itself")
         key = (st.st_dev, st.st_ino)
         if key in seen:
             raise SameFileError(f"{path} and {seen[key]} are the same file; refusing to treat it as two")

@@ -115,13 +115,15 @@ def walk(roots: Iterable[str | Path], *, include: Sequence[str] = (), exclude: S
 
     Symlinked folders are followed, but every directory is entered once by (st_dev, st_ino), so
     loops end and aliases are not walked twice; files are deduplicated by (st_dev, st_ino) too, so
-    hard links and case-variant paths on case-insensitive disks are one file. `include` patterns
+    hard links and case-variant paths on case-insensitive disks are one file, and a symlinked
+    file is that file under its real path when that is under a root too. `include` patterns
     (globs on the name or the path relative to its root) replace the suffix filter; `exclude`
     patterns drop files and whole folders.
     """
     suffixes = supported_suffixes() if suffixes is None else suffixes
     visited_dirs: set[tuple[int, int]] = set()
     seen_files: set[tuple[int, int]] = set()
+    links: list[FoundFile] = []  # symlinked files: one name of a photo, the real one preferred
     for root in roots:
         root = os.path.abspath(os.fspath(root))
         try:
@@ -194,9 +196,16 @@ def walk(roots: Iterable[str | Path], *, include: Sequence[str] = (), exclude: S
                 fkey = (fst.st_dev, fst.st_ino)
                 if fkey in seen_files:
                     continue
+                if entry.is_symlink():  # the photo itself, if it is under a root, goes first
+                    links.append(FoundFile(entry.path, fst.st_size, fst.st_mtime_ns, fst.st_dev, fst.st_ino))
+                    continue
                 seen_files.add(fkey)
                 yield FoundFile(entry.path, fst.st_size, fst.st_mtime_ns, fst.st_dev, fst.st_ino)
             stack.extend(reversed(subdirs))
+    for link in links:  # links to photos found nowhere else under the roots
+        if (link.dev, link.ino) not in seen_files:
+            seen_files.add((link.dev, link.ino))
+            yield link
 
 
 def _utf8(name: str) -> bool:

@@ -95,6 +95,14 @@ def test_an_undo_that_restores_nothing_says_so_and_can_be_retried(repo, files, t
     assert undo_last(repo).state == "undone" and files[0].exists()
 
 
+def test_a_link_to_a_photo_is_not_removed_in_its_place(repo, files, tmp_path):
+    link = tmp_path / "link.jpg"
+    link.symlink_to(files[0])
+    with pytest.raises(ActionError, match="is a link to"):
+        remove_files(repo, [link], destination=tmp_path / "removed")
+    assert link.is_symlink() and files[0].exists()
+
+
 def test_moving_never_overwrites_an_existing_file(files, tmp_path):
     dest = tmp_path / "out"
     dest.mkdir()

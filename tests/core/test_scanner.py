@@ -179,6 +179,17 @@ def test_one_file_is_never_counted_twice_through_hard_links_or_symlinked_folders
     assert report.new == 0 and report.skipped_aliases == 6  # through loop/ it sees them all
 
 
+def test_a_symlinked_photo_is_kept_under_its_real_path(photos, repo, scanner):
+    real = photos / "album" / SAMPLE[1]
+    os.symlink(real, photos / "0 link to a photo.jpg")  # met first by the walk
+    os.symlink(PHOTOS / SAMPLE[2], photos / "outside.jpg")  # a photo outside the roots
+    sc, _ = scanner(repo)
+    sc.scan([photos])
+    paths = {Path(f.path).name for f in repo.files_under([str(photos)])}
+    assert real.name in paths and "0 link to a photo.jpg" not in paths
+    assert "outside.jpg" in paths  # found nowhere else: the link is its only name here
+
+
 def test_hidden_and_system_folders_and_excluded_patterns_are_skipped(photos):
     for name in (".git", "@eaDir", "$RECYCLE.BIN", ".hidden"):
         (photos / name).mkdir()
