@@ -406,6 +406,10 @@ def main(argv: list[str] | None = None) -> int:
     import logging
     logging.basicConfig(level=os.environ.get("MGDESK_LOG", "WARNING"), format="%(levelname)s %(name)s: %(message)s")
     args = build_parser().parse_args(argv)
+    import warnings
+    # Pillow's remarks on odd files ("Tag data larger than file", "Invalid APNG") are no failure:
+    # what cannot be read is recorded per file and listed by `mgdesk errors`
+    warnings.filterwarnings("ignore", category=UserWarning, module=r"PIL\.")
     import sqlite3
 
     from mgdesk.core.actions import ActionError
