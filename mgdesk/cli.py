@@ -92,8 +92,12 @@ def _library(args: argparse.Namespace, create: bool = False):
     """The library at --db (or the user data folder's). Only a scan creates one: a mistyped
     --db for any other command is an error, not a new empty library that finds nothing."""
     from mgdesk.core.service import Library
+    from mgdesk.paths import card_paths
     if args.db and not create and not Path(args.db).exists():
         raise CliError(f"no library at {args.db} (`mgdesk scan FOLDER --db {args.db}` creates one)")
+    known = sorted({p.stem for p in card_paths()})
+    if args.model not in known:  # a mistyped name would otherwise read as an empty library
+        raise CliError(f"unknown model {args.model!r} (known: {', '.join(known) or 'none'})")
     return Library(Path(args.db) if args.db else None, model=args.model)
 
 
@@ -177,6 +181,8 @@ def cmd_tags(args: argparse.Namespace) -> int:
             else:
                 for p, s in photos:
                     print(f"{s:5.3f}  {p}")
+                if not photos:
+                    print(f"no photos tagged {args.tag!r}")
             return 0
         counts = lib.tags()
     if args.json:

@@ -49,3 +49,14 @@ def user_models_dir() -> Path:
     path = data_dir() / "models"
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def card_paths() -> list[Path]:
+    """Model cards: shipped ones first, then user-added ones (which may override a shipped name).
+    Here rather than with the embedding code, so that naming the models loads no torch."""
+    paths = sorted(MODEL_CARDS.glob("*.json"))
+    try:
+        paths += sorted(user_models_dir().glob("*.json"))
+    except OSError:
+        pass
+    return paths

@@ -164,6 +164,19 @@ def test_a_damaged_database_is_a_one_line_error(tmp_path, capsys, content):
         assert "cannot use the library database" in err
 
 
+@pytest.mark.parametrize("command", [["status"], ["dupes"], ["tags"]])
+def test_an_unknown_model_is_an_error_not_an_empty_library(library, capsys, command):
+    db, _ = library
+    code, out, err = run(capsys, *command, "--db", str(db), "--model", "bogus")
+    assert code == 1 and out == "" and "unknown model 'bogus'" in err and "lite0" in err
+
+
+def test_a_tag_no_photo_has_says_so(library, capsys):
+    db, _ = library
+    code, out, _ = run(capsys, "tags", "--db", str(db), "--tag", "no such tag")
+    assert code == 0 and out.strip() == "no photos tagged 'no such tag'"
+
+
 @pytest.mark.parametrize("argv", [["search", "x.jpg", "-k", "0"], ["dupes", "--threshold", "5"]])
 def test_out_of_range_numbers_are_usage_errors(argv, capsys):
     assert exit_code(argv) == 2

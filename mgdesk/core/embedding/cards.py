@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 
-from mgdesk.paths import MODEL_CARDS, user_models_dir
+from mgdesk.paths import card_paths
 
 
 @dataclass(frozen=True)
@@ -28,16 +27,6 @@ class ModelCard:
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2)
-
-
-def card_paths() -> list[Path]:
-    """Shipped cards first, then user-added ones (which may override a shipped name)."""
-    paths = sorted(MODEL_CARDS.glob("*.json"))
-    try:
-        paths += sorted(user_models_dir().glob("*.json"))
-    except OSError:
-        pass
-    return paths
 
 
 def load_card(name: str) -> ModelCard:
