@@ -154,6 +154,13 @@ def test_an_unreadable_database_path_is_a_one_line_error(tmp_path, capsys):
     assert code == 1 and len(err.strip().splitlines()) == 1
 
 
+def test_an_empty_file_given_as_database_is_no_library(tmp_path, capsys):
+    empty = tmp_path / "lib.sqlite"
+    empty.touch()
+    code, _, err = run(capsys, "status", "--db", str(empty))
+    assert code == 1 and "no library at" in err and empty.stat().st_size == 0
+
+
 @pytest.mark.parametrize("content", [b"not a database at all" * 100, b""])
 def test_a_damaged_database_is_a_one_line_error(tmp_path, capsys, content):
     bad = tmp_path / "lib.sqlite"
