@@ -93,13 +93,13 @@ def _library(args: argparse.Namespace, create: bool = False):
     --db for any other command is an error, not a new empty library that finds nothing."""
     from mgdesk.core.service import Library
     from mgdesk.paths import card_paths
-    if args.db and not create and (not Path(args.db).exists()
-                                   or (Path(args.db).is_file() and Path(args.db).stat().st_size == 0)):
+    db = Path(args.db) if args.db else None
+    if db is not None and not create and (not db.exists() or (db.is_file() and db.stat().st_size == 0)):
         raise CliError(f"no library at {args.db} (`mgdesk scan FOLDER --db {args.db}` creates one)")
     known = sorted({p.stem for p in card_paths()})
     if args.model not in known:  # a mistyped name would otherwise read as an empty library
         raise CliError(f"unknown model {args.model!r} (known: {', '.join(known) or 'none'})")
-    return Library(Path(args.db) if args.db else None, model=args.model)
+    return Library(db, model=args.model)
 
 
 def cmd_scan(args: argparse.Namespace) -> int:

@@ -658,7 +658,6 @@ class _Context:
             and v.canvas_shift <= cfg.similar_overlay_shift and v.gap >= cfg.similar_overlay_gap \
             and v.agree_apart < cfg.similar_overlay_agree
 
-
     # -- the run -------------------------------------------------------------------------
     def candidates(self) -> list[tuple[float, int, int, int]]:
         """Candidate pairs (cosine, a, b, rank) from each photo's nearest neighbours and its

@@ -164,8 +164,7 @@ def walk(roots: Iterable[str | Path], *, include: Sequence[str] = (), exclude: S
             for entry in entries:
                 if not _utf8(entry.name):  # the library (SQLite, JSON) holds names as UTF-8
                     if errors is not None:
-                        errors.append((printable_path(entry.path),
-                                       "its name is not valid UTF-8; rename it to scan it"))
+                        errors.append((printable_path(entry.path), NOT_UTF8))
                     continue
                 rel = os.path.relpath(entry.path, root)
                 try:
@@ -206,6 +205,10 @@ def walk(roots: Iterable[str | Path], *, include: Sequence[str] = (), exclude: S
         if (link.dev, link.ino) not in seen_files:
             seen_files.add((link.dev, link.ino))
             yield link
+
+
+#: what walk() says of a name it cannot keep (the library holds names as UTF-8)
+NOT_UTF8 = "its name is not valid UTF-8; rename it to scan it"
 
 
 def _utf8(name: str) -> bool:
@@ -306,8 +309,7 @@ class Scanner:
         # a folder that cannot be listed now (permissions, a disk gone) hides its photos: they
         # are not removed; a name that is not UTF-8 cannot be kept
         blocked = tuple(p + os.sep for p, _ in walk_errors if os.path.isdir(p))
-        report.unreadable = [(p, why) for p, why in walk_errors
-                             if os.path.isdir(p) or why.startswith("its name")]
+        report.unreadable = [(p, why) for p, why in walk_errors if why == NOT_UTF8 or os.path.isdir(p)]
         known = self.repo.files_under(roots)
         by_path = {f.path: f for f in known}
         by_inode = {(f.dev, f.ino): f for f in known if f.dev is not None and f.status != FileStatus.MISSING}

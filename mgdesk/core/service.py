@@ -521,10 +521,11 @@ class Library:
 
     def _refuse_last_copies(self, files: Sequence[Path]) -> None:
         going = {str(f) for f in files}
-        standing = {(i.action_id, i.original_path) for a in self.repo.actions(states=["done", "interrupted"])
-                    for i in a.items if i.done and not i.undone}
-        if not standing:
-            return
+
+        def stands(action_id: int | None, path: str) -> bool:  # that removal is done, not undone
+            action = self.repo.action(action_id) if action_id is not None else None
+            return action is not None and any(i.original_path == path and i.done and not i.undone
+                                              for i in action.items)
 
         def stays(content: str) -> bool:
             return any(f.path not in going and f.status == FileStatus.OK and os.path.exists(f.path)
@@ -535,7 +536,7 @@ class Library:
             if rec is None or not rec.hash:
                 continue
             for d in self.repo.decisions(rec.hash):
-                if d["decision"] != "kept" or (d["action_id"], d["path"]) not in standing:
+                if d["decision"] != "kept" or not stands(d["action_id"], d["path"]):
                     continue
                 if not any(stays(h) for h in self.repo.deciders("kept", d["path"], d["action_id"])):
                     raise LibraryError(

@@ -295,11 +295,11 @@ class Verdict:
     # far they are from sitting in the same place on both canvases (median, from the nearest
     # common anchor, a corner, an edge's middle or the centre, in shares of the larger canvas
     # side; or in proportion, in shares of each canvas's width and height). When they sit in
-    # place (canvas_shift <= IN_PLACE) leaving a gap of OVERLAY_GAP or more, agree_apart is the share of the textured tiles away
-    # from them that agree once aligned (1.0 when not measured): two shots from
-    # one place agree there, two photos under one app frame or one photographer's mark do not.
-    # Grouping reads them to tell something laid on both photos from a shared scene
-    # (_Context._laid_on_both)
+    # place (canvas_shift <= IN_PLACE) leaving a gap of OVERLAY_GAP or more, agree_apart is the
+    # share of the textured tiles away from them that agree once aligned (1.0 when not
+    # measured): two shots from one place agree there, two photos under one app frame or one
+    # photographer's mark do not. Grouping reads them to tell something laid on both photos
+    # from a shared scene (_Context._laid_on_both)
     gap: float = 0.0
     canvas_shift: float = 1.0
     agree_apart: float = 1.0
@@ -728,6 +728,10 @@ def _tighter(pa: np.ndarray, pb: np.ndarray, p: VerifyParams, model, H, mask, n,
     return model, H, mask, n, err
 
 
+#: the corners, the edges' middles and the centre of a canvas, in shares of its width and height
+_ANCHORS = np.array([(ax, ay) for ax in (0.0, 0.5, 1.0) for ay in (0.0, 0.5, 1.0)])
+
+
 def _placement(pa: np.ndarray | None, pb: np.ndarray | None, size_a: tuple[int, int],
                size_b: tuple[int, int]) -> tuple[float, float]:
     """(gap, canvas shift) of matched points in two canvases (see Verdict.gap).
@@ -748,14 +752,14 @@ def _placement(pa: np.ndarray | None, pb: np.ndarray | None, size_a: tuple[int, 
             widest = max(widest, float(np.diff(edges).max()) / length)
         return widest
 
-    def shift(d: np.ndarray) -> float:
-        return float(np.median(np.hypot(d[:, 0], d[:, 1])))
-
-    side = max(wa, ha, wb, hb)
-    shifts = [shift(k * (pa - [ax * wa, ay * ha]) - (pb - [ax * wb, ay * hb])) / side
-              for ax in (0.0, 0.5, 1.0) for ay in (0.0, 0.5, 1.0) for k in {1.0, wb / wa, hb / ha}]
-    shifts.append(shift(pa / [wa, ha] - pb / [wb, hb]))
-    return min(gap(pa, wa, ha), gap(pb, wb, hb)), min(shifts)
+    # every (scale, anchor) at once: this runs for every verified pair
+    scales = np.array(sorted({1.0, wb / wa, hb / ha}))[:, None, None, None]
+    anchors_a, anchors_b = ((_ANCHORS * size)[None, :, None, :] for size in ((wa, ha), (wb, hb)))
+    d = scales * (pa - anchors_a) - (pb - anchors_b)
+    anchored = float(np.median(np.hypot(d[..., 0], d[..., 1]), axis=-1).min()) / max(wa, ha, wb, hb)
+    d = pa / [wa, ha] - pb / [wb, hb]
+    proportional = float(np.median(np.hypot(d[:, 0], d[:, 1])))
+    return min(gap(pa, wa, ha), gap(pb, wb, hb)), min(anchored, proportional)
 
 
 def _agreement_apart(aligned: "_Aligned", pts: np.ndarray, p: VerifyParams) -> float:
@@ -770,10 +774,8 @@ def _agreement_apart(aligned: "_Aligned", pts: np.ndarray, p: VerifyParams) -> f
     tiles = _tiler(tgt.shape)
     if tiles is None or not valid.any():
         return 1.0
-    (ax, ay), (bx, by) = (_gradients(cv2.GaussianBlur(x.astype(np.float32), (0, 0), 1.5))
-                          for x in (tgt, warped))
-    ea, eb = tiles(ax * ax + ay * ay), tiles(bx * bx + by * by)
-    cos = tiles(ax * bx + ay * by) / np.sqrt(ea * eb + 1e-6)
+    ea, eb, cos = _gradient_tiles(*(_gradients(cv2.GaussianBlur(x.astype(np.float32), (0, 0), 1.5))
+                                    for x in (tgt, warped)), tiles)
     use = (tiles(valid.astype(np.float32)) > 0.95) & (np.maximum(ea, eb) > 64.0)
     near = np.zeros(use.shape, np.uint8)
     ij = np.clip((pts // TILE).astype(int), 0, [near.shape[1] - 1, near.shape[0] - 1])
@@ -993,6 +995,15 @@ def _gradients(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return cv2.Sobel(x, cv2.CV_32F, 1, 0), cv2.Sobel(x, cv2.CV_32F, 0, 1)
 
 
+def _gradient_tiles(ga: tuple[np.ndarray, np.ndarray], gb: tuple[np.ndarray, np.ndarray],
+                    tiles: Callable[[np.ndarray], np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per tile, from two images' gradients (_gradients): each one's gradient energy and the
+    cosine between them."""
+    (ax, ay), (bx, by) = ga, gb
+    ea, eb = tiles(ax * ax + ay * ay), tiles(bx * bx + by * by)
+    return ea, eb, tiles(ax * bx + ay * by) / np.sqrt(ea * eb + 1e-6)
+
+
 def _energy(x: np.ndarray, tiles: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
     """Gradient energy per tile."""
     gx, gy = _gradients(x)
@@ -1046,8 +1057,7 @@ def _tile_diff(a: np.ndarray, b: np.ndarray, vfrac: np.ndarray,
     copies, and for two exposures too (a contrast change moves no flat tile); at most its
     median over all tiles, since grain is everywhere."""
     (ax, ay), (bx, by) = _gradients(a), _gradients(b)
-    ea, eb = tiles(ax * ax + ay * ay), tiles(bx * bx + by * by)
-    cos = tiles(ax * bx + ay * by) / np.sqrt(ea * eb + 1e-6)
+    ea, eb, cos = _gradient_tiles((ax, ay), (bx, by), tiles)
     whole = vfrac > 0.95
     flat = whole & (np.minimum(ea, eb) < 64.0)
     diff = tiles((ax - bx) ** 2 + (ay - by) ** 2)
