@@ -122,6 +122,20 @@ def test_trash_to_a_folder_moves_there(library, capsys, tmp_path):
     assert code == 0 and (tmp_path / "out" / "copy.jpg").exists()
 
 
+def test_a_file_renamed_to_leave_another_alone_is_named_on_move_and_on_undo(library, capsys, tmp_path):
+    db, folder = library
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    (out_dir / "copy.jpg").write_bytes(b"someone else's file")
+    code, out, _ = run(capsys, "trash", str(folder / "copy.jpg"), "--to", str(out_dir), "--db", str(db), "--yes")
+    assert code == 0 and f"copy.jpg is {out_dir / 'copy (2).jpg'}" in out
+    (folder / "copy.jpg").write_bytes(b"a new file where the copy was")
+    code, out, _ = run(capsys, "undo", "--db", str(db))
+    assert code == 0 and f"restored as {folder / 'copy (2).jpg'}" in out
+    assert (folder / "copy.jpg").read_bytes() == b"a new file where the copy was"
+    assert (out_dir / "copy.jpg").read_bytes() == b"someone else's file"
+
+
 def exit_code(argv: list[str]) -> int:
     """main()'s return value, or argparse's SystemExit code for bad arguments."""
     try:

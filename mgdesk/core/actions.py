@@ -290,7 +290,7 @@ def undo_last(repo: Repository) -> ActionRecord | None:
                 repo.mark_item(item.id, error=f"undo: {e}")
             continue
         with repo.transaction():
-            repo.mark_item(item.id, undone=1)
+            repo.mark_item(item.id, undone=1, restored_path=str(restored))
             _restore_row(repo, original, restored)
     result = repo.action(action.id)
     if not problems:

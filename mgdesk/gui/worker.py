@@ -191,6 +191,18 @@ def _get(obj: Any, name: str, default: Any = None) -> Any:
     return getattr(obj, name, default)
 
 
+def _renamed_note(record: Any) -> str:
+    """What the status message adds when files had to take another name beside a file already
+    there (moved into a folder, or put back where another file now is)."""
+    if _get(record, "kind") == "trash" and not any(_get(i, "undone") for i in _get(record, "items", ())):
+        return ""  # names inside the OS trash are the trash's business
+    renamed = [r for r in (_get(i, "renamed_to") for i in _get(record, "items", ())) if r]
+    if not renamed:
+        return ""
+    names = ", ".join(Path(r).name for r in renamed[:3]) + (" …" if len(renamed) > 3 else "")
+    return f" ({len(renamed)} under a new name beside a file already there: {names})"
+
+
 def group_key(paths: Iterable[str]) -> str:
     return hashlib.sha1("\0".join(sorted(paths)).encode("utf-8", "surrogateescape")).hexdigest()[:16]
 
@@ -543,7 +555,8 @@ class LibraryWorker(QObject):
                                         groups=[list(request.group)] if request.group else ())
             where = request.destination or "the trash"
             n = len(request.paths)
-            self.actionDone.emit(ActionResult("trash", f"Moved {n} file{'s' * (n != 1)} to {where}", request.paths))
+            self.actionDone.emit(ActionResult("trash", f"Moved {n} file{'s' * (n != 1)} to {where}"
+                                              + _renamed_note(record), request.paths))
             self.refreshFolders()
         self._guard("trash", run)
 
@@ -556,7 +569,8 @@ class LibraryWorker(QObject):
                 return
             paths = tuple(str(i.original_path) for i in _get(record, "items", ()) if _get(i, "undone", True))
             n = len(paths)
-            self.actionDone.emit(ActionResult("undo", f"Restored {n} file{'s' * (n != 1)}", paths))
+            self.actionDone.emit(ActionResult("undo", f"Restored {n} file{'s' * (n != 1)}" + _renamed_note(record),
+                                              paths))
             self.refreshFolders()
         self._guard("undo", run)
 

@@ -182,7 +182,13 @@ def _v3_shot(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE files ADD COLUMN shot TEXT")
 
 
-MIGRATIONS: list[Migration] = [_v1_initial_schema, _v2_exif_fields, _v3_shot]
+def _v4_restored_path(db: sqlite_utils.Database) -> None:
+    """Where undo put a file back: beside its old path, under a free name, when another file
+    had taken that path meanwhile (the user must be told which name it has now)."""
+    db.execute("ALTER TABLE action_items ADD COLUMN restored_path TEXT")
+
+
+MIGRATIONS: list[Migration] = [_v1_initial_schema, _v2_exif_fields, _v3_shot, _v4_restored_path]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
+from pathlib import Path
 
 import numpy as np
 
@@ -68,6 +69,17 @@ class ActionItemRecord:
     done: bool
     undone: bool
     error: str | None
+    restored_path: str | None = None  # where undo put it back, when not at original_path
+
+    @property
+    def renamed_to(self) -> str | None:
+        """The path the file got under another name, to leave a file already there alone: in the
+        folder it was moved to, or beside its old path when undo found that taken (None when
+        it kept its name; names inside the OS trash are the trash's business)."""
+        where = self.restored_path if self.undone else self.destination_path
+        if where and Path(where).name != Path(self.original_path).name:
+            return where
+        return None
 
 
 @dataclass(frozen=True)

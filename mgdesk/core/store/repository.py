@@ -344,7 +344,7 @@ class Repository:
         return action_id
 
     def mark_item(self, item_id: int, **values: Any) -> None:
-        allowed = {"destination_path", "trash_info", "done", "undone", "error"}
+        allowed = {"destination_path", "trash_info", "done", "undone", "error", "restored_path"}
         if set(values) - allowed:
             raise ValueError(f"unknown action item columns: {sorted(set(values) - allowed)}")
         sets = ", ".join(f"{c} = ?" for c in values)
@@ -360,7 +360,8 @@ class Repository:
             return None
         items = tuple(
             ActionItemRecord(r["id"], r["action_id"], r["original_path"], r["destination_path"],
-                             r["trash_info"], r["hash"], r["size"], bool(r["done"]), bool(r["undone"]), r["error"])
+                             r["trash_info"], r["hash"], r["size"], bool(r["done"]), bool(r["undone"]), r["error"],
+                             r["restored_path"])
             for r in self._rows("SELECT * FROM action_items WHERE action_id = ? ORDER BY id", (action_id,)))
         a = rows[0]
         return ActionRecord(a["id"], a["kind"], a["destination"], a["state"], a["created"], a["finished"],
