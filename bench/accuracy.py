@@ -29,6 +29,7 @@ from mgdesk.eval.pairs import (  # noqa: E402
     Truth,
     load_truth,
     pair_scores,
+    keeper_score,
     pairs_of,
     recall_per_transform,
     same_scene_share,
@@ -46,6 +47,7 @@ class ToolResult:
 
     name: str
     groups: dict[str, list[list[str]]] = field(default_factory=dict)
+    keepers: dict[str, list[str]] = field(default_factory=dict)  # the name each group keeps
     seconds: dict[str, float] = field(default_factory=dict)
     note: str = ""
     missing: str | None = None  # why it did not run ("not installed", ...)
@@ -80,6 +82,7 @@ def run_mgdesk_library(folders: dict[str, Path], workdir: Path) -> list[ToolResu
             rows[level].groups[dataset] = [
                 [Path(_member_path(m)).name for m in g.members] for g in groups
             ]
+            rows[level].keepers[dataset] = [Path(g.keeper.path).name for g in groups]
             rows[level].seconds[dataset] = scan_s + group_s
         close = getattr(library, "close", None)
         if callable(close):
@@ -174,6 +177,10 @@ def figures(row: ToolResult, truths: dict[str, Truth]) -> dict:
                 for t, r in recall_per_transform(row.groups["nd-dev"], dev).items()
             },
         }
+        if row.keepers.get("nd-dev"):
+            k = keeper_score(row.groups["nd-dev"], row.keepers["nd-dev"], dev)
+            out["nd-dev"]["keeper"] = {"kept_original": k.kept_original, "groups": k.groups,
+                                       "instead": dict(k.instead), "text": k.describe()}
     if "nd-scenes" in row.groups:
         scenes = truths["nd-scenes"]
         share = same_scene_share(row.groups["nd-scenes"], scenes)
@@ -220,6 +227,13 @@ def print_table(results: list[dict]) -> None:
     ran = [r for r in results if "nd-dev" in r]
     if not ran:
         return
+    kept = [r for r in ran if "keeper" in r["nd-dev"]]
+    if kept:
+        print()
+        print("keep-best on nd-dev (the member suggested to keep, in groups that hold the original;")
+        print("nd-dev's png copies hold the lossless source, exif_rotated the original's pixels)")
+        for r in kept:
+            print(f"  {r['name']:16} {r['nd-dev']['keeper']['text']}")
     transforms = sorted({t for r in ran for t in r["nd-dev"]["recall_per_transform"]})
     print()
     print("nd-dev recall per transform (original <-> copy pairs found / all)")

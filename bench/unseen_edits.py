@@ -19,7 +19,9 @@ enhance"), three JPEG re-saves, a letterbox, mirror + small at quality 40.
 It prints, for every edit of a photo in one library and for one edit per library, pair precision / recall / F1 and recall per edit for mgdesk's copy level (shipped
 defaults, through the Library as a user runs it) and for the peers in the same run. Different
 camera photos are never copies: with the GPS set (one walk, several shots of a street) that is
-also a check against calling other shots copies. Nothing here tunes anything; figures only.
+also a check against calling other shots copies. For mgdesk it also prints how often keep-best
+suggests keeping the original (the camera file) rather than one of its edits. Nothing here tunes
+anything; figures only.
 """
 
 from __future__ import annotations
@@ -47,7 +49,7 @@ if str(REPO) not in sys.path:
 
 from bench.accuracy import run_mgdesk_library  # noqa: E402
 from bench.peers import PeerUnavailable, select  # noqa: E402
-from mgdesk.eval.pairs import load_truth, pair_scores, recall_per_transform  # noqa: E402
+from mgdesk.eval.pairs import KeeperScore, keeper_score, load_truth, pair_scores, recall_per_transform  # noqa: E402
 
 log = logging.getLogger("bench.unseen_edits")
 
@@ -256,12 +258,20 @@ def build(camera: Path, out: Path, edits: dict = EDITS) -> Path:
     return images
 
 
-def score(name: str, groups: list[list[str]], truth, seconds: float) -> dict:
+def score(name: str, groups: list[list[str]], truth, seconds: float, keepers: list[str] | None = None) -> dict:
     s = pair_scores(groups, truth)
     per = recall_per_transform(groups, truth)
-    return {"name": name, "precision": s.precision, "recall": s.recall, "f1": s.f1,
-            "false_pairs": s.false_positives, "seconds": seconds,
-            "recall_per_edit": {t: r.recall for t, r in sorted(per.items())}}
+    out = {"name": name, "precision": s.precision, "recall": s.recall, "f1": s.f1,
+           "false_pairs": s.false_positives, "seconds": seconds,
+           "recall_per_edit": {t: r.recall for t, r in sorted(per.items())}}
+    if keepers is not None:
+        k = keeper_score(groups, keepers, truth)
+        out["keeper"] = {"kept_original": k.kept_original, "groups": k.groups, "instead": dict(k.instead)}
+    return out
+
+
+def _keeper_line(keeper: dict) -> str:
+    return KeeperScore(keeper["kept_original"], keeper["groups"], keeper["instead"]).describe()
 
 
 def single_edit_sets(images: Path, truth, out: Path, edits: dict = EDITS) -> dict[str, Path]:
@@ -297,7 +307,9 @@ def run_tools(sets: dict[str, Path], work: Path, peers: bool) -> dict[str, dict[
             continue
         groups[peer.name] = {name: r.groups for name, r in runs.items()}
         seconds[peer.name] = sum(r.seconds for r in runs.values())
-    return {name: {"groups": g, "seconds": seconds[name]} for name, g in groups.items()}
+    return {name: {"groups": g, "seconds": seconds[name],
+                   "keepers": copy.keepers if name == "mgdesk copy" else None}
+            for name, g in groups.items()}
 
 
 def print_table(title: str, results: list[dict], edits: dict = EDITS) -> None:
@@ -309,6 +321,9 @@ def print_table(title: str, results: list[dict], edits: dict = EDITS) -> None:
     print(f"{'edit':16} " + " ".join(f"{r['name'][:12]:>12}" for r in results))
     for edit in edits:
         print(f"{edit:16} " + " ".join(f"{r['recall_per_edit'].get(edit, 0.0):12.2f}" for r in results))
+    for r in results:
+        if "keeper" in r:
+            print(f"keep-best ({r['name']}): {_keeper_line(r['keeper'])}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -343,14 +358,16 @@ def main(argv: list[str] | None = None) -> int:
     figures: dict[str, list[dict]] = {}
     if args.mode in ("all", "both"):
         ran = run_tools({"unseen": images}, work / "all", not args.no_peers)
-        figures["all"] = [score(name, r["groups"]["unseen"], truth, r["seconds"]) for name, r in ran.items()]
+        figures["all"] = [score(name, r["groups"]["unseen"], truth, r["seconds"],
+                                r["keepers"]["unseen"] if r["keepers"] else None) for name, r in ran.items()]
         print_table(f"every edit in one library ({len(edits) + 1} files a photo):", figures["all"], edits)
     if args.mode in ("single", "both"):
         sets = single_edit_sets(images, truth, work / "single", edits)
         ran = run_tools(sets, work / "single-libs", not args.no_peers)
         figures["single"] = []
         for name, r in ran.items():
-            rows = [score(name, r["groups"][edit], load_truth(sets[edit].parent / "truth.csv"), 0.0)
+            rows = [score(name, r["groups"][edit], load_truth(sets[edit].parent / "truth.csv"), 0.0,
+                          r["keepers"][edit] if r["keepers"] else None)
                     for edit in edits]
             fp = sum(x["false_pairs"] for x in rows)
             per = {edit: x["recall_per_edit"].get(edit, 0.0) for edit, x in zip(edits, rows)}
@@ -360,6 +377,14 @@ def main(argv: list[str] | None = None) -> int:
                 "name": name, "recall": found, "precision": float(np.mean(precision_pairs)),
                 "f1": 2 * found * float(np.mean(precision_pairs)) / max(found + float(np.mean(precision_pairs)), 1e-9),
                 "false_pairs": fp, "seconds": r["seconds"], "recall_per_edit": per})
+            if r["keepers"]:
+                instead: dict[str, int] = {}
+                for x in rows:
+                    for t, n in x["keeper"]["instead"].items():
+                        instead[t] = instead.get(t, 0) + n
+                figures["single"][-1]["keeper"] = {
+                    "kept_original": sum(x["keeper"]["kept_original"] for x in rows),
+                    "groups": sum(x["keeper"]["groups"] for x in rows), "instead": instead}
         print_table("one edit per library (the photos and one copy each; precision and recall "
                     f"are means over the {len(edits)} libraries):", figures["single"], edits)
     if args.json:

@@ -188,6 +188,43 @@ def same_scene_share(predicted: Iterable[Iterable[str]], truth: Truth) -> SceneS
     return SceneShare(len(scene & found), len(scene), len(found - same))
 
 
+@dataclass(frozen=True)
+class KeeperScore:
+    """How often keep-best keeps the original, over the predicted groups that hold one: the
+    suggestion a user acts on when removing the rest. ``instead`` counts, per transform, the
+    copies kept in its place."""
+
+    kept_original: int
+    groups: int
+    instead: Mapping[str, int]
+
+    @property
+    def share(self) -> float:
+        return self.kept_original / self.groups if self.groups else float("nan")
+
+    def describe(self) -> str:
+        text = f"kept the original in {self.kept_original}/{self.groups} groups"
+        if self.instead:
+            text += "; kept instead: " + ", ".join(f"{t} {n}" for t, n in
+                                                  sorted(self.instead.items(), key=lambda x: (-x[1], x[0])))
+        return text
+
+
+def keeper_score(predicted: Iterable[Iterable[str]], keepers: Iterable[str], truth: Truth) -> KeeperScore:
+    """KeeperScore of groups of file names and the name each group keeps (in the same order)."""
+    kept, total, instead = 0, 0, defaultdict(int)
+    for group, keeper in zip(predicted, keepers):
+        transforms = {name: truth.rows[name].transform for name in group if name in truth.rows}
+        if "original" not in transforms.values():
+            continue
+        total += 1
+        if transforms.get(keeper) == "original":
+            kept += 1
+        else:
+            instead[transforms.get(keeper, "unknown")] += 1
+    return KeeperScore(kept, total, dict(instead))
+
+
 def _pair(a: str, b: str) -> Pair:
     return (a, b) if a <= b else (b, a)
 
