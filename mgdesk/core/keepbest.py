@@ -67,10 +67,27 @@ class MemberInfo:
     # the lossy member whose pixels this file holds, saved again losslessly (mgdesk.core.resave):
     # it holds nothing that member lacks, however much bigger its file
     resave_of: str | None = None
+    # the smaller member this file only enlarges (mgdesk.core.enlarged): more pixels, no more
+    # detail; it must not win "largest resolution" over the photo it was made from
+    enlarged_from: str | None = None
+    # the colour member this grey file was made from (mgdesk.core.colour)
+    grey_of: str | None = None
     modified: float | None = None  # the file's modification time (seconds since the epoch)
     # focus measure (mgdesk.core.sharpness), set only for the frames of one burst: the
     # sharpest frame is the best one, before any rule
     sharpness: float | None = None
+
+    @property
+    def derived(self) -> str | None:
+        """Why this file holds nothing another member lacks (None: it may hold more)."""
+        if self.resave_of is not None:
+            return f"{PurePath(self.path).name} only re-saves its pixels losslessly"
+        if self.enlarged_from is not None:
+            return (f"{PurePath(self.path).name} only enlarges "
+                    f"{PurePath(self.enlarged_from).name} (no detail finer than its pixels)")
+        if self.grey_of is not None:
+            return f"{PurePath(self.path).name} is a grey copy of {PurePath(self.grey_of).name}"
+        return None
 
     @property
     def framed(self) -> bool:
@@ -231,13 +248,12 @@ def choose_keeper(members: Sequence[MemberInfo], rules: KeepRules | None = None)
     steps: list[str] = []  # rules that narrowed the field before the deciding one
     if len(members) == 1:
         return 0, "only photo in the group"
-    # a lossless re-save holds nothing its source lacks, whatever its size or format: before
-    # any rule, so no order of the rules keeps it
-    sources = [i for i in alive if members[i].resave_of is None]
+    # a lossless re-save or an enlargement holds nothing its source lacks, whatever its size
+    # or format: before any rule, so no order of the rules keeps it
+    sources = [i for i in alive if members[i].derived is None]
     if sources and len(sources) < len(alive):
-        resaved = next(members[i] for i in alive if members[i].resave_of is not None)
+        steps.append(", and ".join(str(members[i].derived) for i in alive if members[i].derived))
         alive = sources
-        steps.append(f"{PurePath(resaved.path).name} only re-saves its pixels losslessly")
         if len(alive) == 1:
             return alive[0], steps[0]
     # frames of one burst show one view: the one the camera or the subject did not blur is the

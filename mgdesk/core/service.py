@@ -16,7 +16,7 @@ import logging
 import os
 import threading
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +24,7 @@ import numpy as np
 
 from mgdesk import paths
 from mgdesk.core import actions, tags as tagmod
-from mgdesk.core.keepbest import Edits
+from mgdesk.core.keepbest import Edits, MemberInfo
 from mgdesk.core.scanner import EmbedderLike, ScanProgress, ScanReport, Scanner
 from mgdesk.core.store import ActionRecord, FileRecord, FileStatus, Repository, ScanRecord, connect
 
@@ -358,7 +358,7 @@ class Library:
 
     def _group_view(self, level: str, members: list[tuple[FileRecord, float, float, Edits | None]]
                     ) -> GroupView:
-        from mgdesk.core.keepbest import MemberInfo, choose_keeper
+        from mgdesk.core.keepbest import choose_keeper
         # a file deleted since the last scan is no member to keep or remove (the next scan
         # marks it missing)
         members = [m for m in members if m[0].status in (FileStatus.OK, FileStatus.ERROR)
@@ -373,6 +373,12 @@ class Library:
                             resave_of=members[resaves[i]][0].path if i in resaves else None,
                             modified=modified[i], sharpness=sharpness.get(i))
                  for i, (f, _, photo, edited) in enumerate(members)]
+        if level == "copy":  # one photo in every member: a bigger one may only be enlarged
+            enlarged = self._enlargements([m[0] for m in members], infos)
+            grey = self._grey_copies([m[0] for m in members], [info.framed for info in infos])
+            infos = [replace(info, enlarged_from=infos[enlarged[i]].path if i in enlarged else None,
+                             grey_of=infos[grey[i]].path if i in grey else None)
+                     for i, info in enumerate(infos)]
         keep, reason = choose_keeper(infos, self.keep_rules)
         out = []
         for i, (f, score, _, _) in enumerate(members):
@@ -381,6 +387,10 @@ class Library:
             why = reason if i == keep else (f"similar to {kept}" if level == "similar" else f"duplicate of {kept}")
             if i != keep and infos[i].resave_of is not None:
                 why = f"lossless re-save of {Path(infos[i].resave_of).name}"
+            elif i != keep and infos[i].enlarged_from is not None:
+                why = f"enlarged from {Path(infos[i].enlarged_from).name}"
+            elif i != keep and infos[i].grey_of is not None:
+                why = f"grey copy of {Path(infos[i].grey_of).name}"
             out.append(MemberView(f.path, score, i == keep, why, f.size, f.width, f.height, f.format, f.captured,
                                   f.camera, f.id, f.hash))
         reclaimable = sum(m.size for m in out if not m.keep)
@@ -421,6 +431,31 @@ class Library:
             with self.repo.transaction():
                 self.repo.put_verdict(hash_a, hash_b, version, answer)
         return answer
+
+    def _enlargements(self, files: list[FileRecord], infos: list[MemberInfo]) -> dict[int, int]:
+        """enlarged.enlargements over a copy group, each answer kept in the database by the two
+        content hashes. Framed members and re-saves are not tested: a frame's sharp edges are
+        detail, and a re-save already holds nothing its source lacks."""
+        from mgdesk.core.enlarged import DETAIL_VERSION, detail_beyond, enlargements
+        pixels = [0.0 if info.framed or info.resave_of else info.photo_pixels for info in infos]
+
+        def detail(i: int, j: int, ratio: float) -> float | None:
+            return self._remembered(files[i].hash, files[j].hash, DETAIL_VERSION,
+                                    lambda: detail_beyond(files[i].path, ratio))
+        return enlargements([f.path for f in files], pixels, [info.modified for info in infos], detail,
+                            [info.exif_fields for info in infos])
+
+    def _grey_copies(self, files: list[FileRecord], framed: list[bool]) -> dict[int, int]:
+        """colour.grey_copies over a copy group, each member's measure kept by its content hash.
+        A framed member is not compared: the frame (a screenshot's window) has its own colours."""
+        from mgdesk.core.colour import COLOUR_VERSION, colour_spread, grey_copies_of
+
+        def spread(i: int) -> Sequence[float] | None:
+            if framed[i]:
+                return None
+            return self._remembered(files[i].hash, files[i].hash, COLOUR_VERSION,
+                                    lambda: colour_spread(files[i].path))
+        return grey_copies_of([f.path for f in files], [f.exif_fields or 0 for f in files], spread)
 
     def _lossless_resaves(self, files: list[FileRecord], modified: list[float | None]) -> dict[int, int]:
         """resave.lossless_resaves over a group, each pair's answer kept in the database (by

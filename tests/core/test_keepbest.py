@@ -2,7 +2,7 @@
 
 import pytest
 
-from mgdesk.core.keepbest import Edits, KeepRules, MemberInfo, choose_keeper
+from mgdesk.core.keepbest import RULES, Edits, KeepRules, MemberInfo, choose_keeper
 
 
 def member(path="/p/a.jpg", w=1000, h=800, size=100_000, fmt="JPEG", captured=None, exif=0):
@@ -147,6 +147,16 @@ def test_a_lossless_re_save_is_not_kept_whatever_the_order_of_the_rules():
     png = MemberInfo("/p/IMG_1.png", 1000, 800, 14_000_000, "PNG", resave_of="/p/IMG_1.jpg")
     for order in (("format", "file_size"), ("file_size",), ()):
         assert choose_keeper([png, jpeg], KeepRules(order=order)) == (1, "IMG_1.png only re-saves its pixels losslessly")
+
+
+def test_an_enlarged_copy_does_not_win_largest_resolution_over_the_photo_it_was_made_from():
+    original = MemberInfo("/p/IMG_1.jpg", 1000, 800, 300_000, "JPEG", exif_fields=40)
+    enlarged = MemberInfo("/p/IMG_1 HD.jpg", 2000, 1600, 900_000, "JPEG", enlarged_from="/p/IMG_1.jpg")
+    thumb = MemberInfo("/p/t.jpg", 200, 160, 9_000, "JPEG")
+    for order in (("resolution",), ("file_size", "resolution"), RULES):
+        keep, why = choose_keeper([enlarged, thumb, original], KeepRules(order=order))
+        assert keep == 2
+        assert why.startswith("IMG_1 HD.jpg only enlarges IMG_1.jpg")
 
 
 def test_then_the_file_written_first_is_kept():

@@ -171,6 +171,45 @@ def test_a_png_made_from_the_camera_jpeg_is_not_kept_over_it(tmp_path, embedder)
         assert png.reason == "lossless re-save of DSCN0010.jpg"
 
 
+def test_an_enlarged_copy_is_not_kept_over_the_photo_it_was_made_from(tmp_path, embedder):
+    # twice the pixels and a bigger file, so "largest resolution" alone would keep it
+    sizes = _photo_with_copies(tmp_path / "enlarged", **{
+        "photo 2x": (lambda im: im.resize((im.width * 2, im.height * 2), Image.Resampling.BICUBIC), 90)})
+    assert sizes["photo 2x"] > sizes["photo"]
+    with Library(tmp_path / "enlarged.sqlite", embedder=embedder) as library:
+        library.scan([tmp_path / "enlarged"])
+        (group,) = library.groups("copy")
+        assert Path(group.keeper.path).name == "photo.jpg", group.keeper.reason
+        assert group.keeper.reason.startswith("photo 2x.jpg only enlarges photo.jpg")
+        enlarged = next(m for m in group.members if not m.keep)
+        assert enlarged.reason == "enlarged from photo.jpg"
+
+
+def test_a_half_size_copy_does_not_make_its_original_look_enlarged(tmp_path, embedder):
+    # the original is written last here (a folder copied in another order): its own detail
+    # beyond the copy's size is what keeps it
+    sizes = _photo_with_copies(tmp_path / "halved", **{
+        "photo half": (lambda im: im.resize((im.width // 2, im.height // 2), Image.Resampling.LANCZOS), 90)})
+    os.utime(tmp_path / "halved" / "photo.jpg")
+    with Library(tmp_path / "halved.sqlite", embedder=embedder) as library:
+        library.scan([tmp_path / "halved"])
+        (group,) = library.groups("copy")
+        assert Path(group.keeper.path).name == "photo.jpg", group.keeper.reason
+        assert group.keeper.reason.startswith("largest resolution")
+
+
+def test_a_grey_copy_is_not_kept_over_the_colour_photo(tmp_path, embedder):
+    # the same size and grey levels: without colour, the rules had nothing to tell them apart by
+    sizes = _photo_with_copies(tmp_path / "grey", **{
+        "a grey": (lambda im: im.convert("L").convert("RGB"), 98)})
+    assert sizes["a grey"] > sizes["photo"] * 0.5
+    with Library(tmp_path / "grey.sqlite", embedder=embedder) as library:
+        library.scan([tmp_path / "grey"])
+        (group,) = library.groups("copy")
+        assert Path(group.keeper.path).name == "photo.jpg", group.keeper.reason
+        assert group.keeper.reason == "a grey.jpg is a grey copy of photo.jpg"
+
+
 def test_a_re_save_is_found_once_and_remembered_by_the_library(tmp_path, embedder, monkeypatch):
     # the full decode of both files happens once; a later session reads the answer from SQLite
     from mgdesk.core import resave
