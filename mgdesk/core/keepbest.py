@@ -23,8 +23,10 @@ FRAMED_BELOW = 0.98
 #: counts as no better, so a border around the same pixels never wins "largest resolution".
 FRAME_TOLERANCE = 0.97
 
-#: Rule names, in the default order.
-RULES = ("resolution", "unedited", "file_size", "format", "oldest", "folder", "exif")
+#: Rule names, in the default order. The capture date comes before the file size: of one
+#: photo at one size, the file that kept the camera's capture date is the camera's (or kept
+#: what it wrote); an edit or an app's export without it is often the bigger file
+RULES = ("resolution", "unedited", "oldest", "file_size", "format", "folder", "exif")
 #: "unedited": members within this share of overlap of the least edited one tie
 EDIT_TOLERANCE = 0.02
 #: "unedited": tones within this many grey levels tie (re-encoding alone moves them about one)
@@ -177,8 +179,7 @@ def _rule(name: str, rules: KeepRules) -> Rule:
         return _by_key(lambda m: format_rank(m.format, m.path),
                        lambda m: f"preferred format: {_format_name(m)}")
     if name == "oldest":
-        return _by_key(lambda m: m.captured or None,
-                       lambda m: f"oldest capture date: {(m.captured or '')[:19].replace('T', ' ')}")
+        return _oldest
     if name == "folder":
         folders = rules.preferred_folders
 
@@ -189,6 +190,15 @@ def _rule(name: str, rules: KeepRules) -> Rule:
     if name == "exif":
         return _by_key(lambda m: -m.exif_fields, lambda m: f"richer EXIF: {m.exif_fields} fields")
     raise ValueError(name)  # pragma: no cover - KeepRules validates
+
+
+def _oldest(members: Sequence[MemberInfo], alive: list[int]) -> tuple[list[int], str]:
+    """The members captured first; the reason says so, or that only they have a capture date."""
+    winners, text = _by_key(lambda m: m.captured or None,
+                            lambda m: f"oldest capture date: {(m.captured or '')[:19].replace('T', ' ')}")(members, alive)
+    if len(winners) < len(alive) and all(not members[i].captured for i in alive if i not in winners):
+        text = text.replace("oldest capture date", "the only one with a capture date")
+    return winners, text
 
 
 def _most_photo(members: Sequence[MemberInfo], alive: list[int]) -> tuple[list[int], str]:

@@ -10,6 +10,7 @@ from typing import Any
 
 from mgdesk import paths
 from mgdesk.core.grouping import GroupingConfig
+from mgdesk.core.keepbest import RULES
 
 log = logging.getLogger(__name__)
 
@@ -41,10 +42,11 @@ OPTIONS: tuple[Option, ...] = (
            "How alike two groups of shots must be on average to merge into one similar group (where the "
            f"Duplicates slider starts; {GroupingConfig().similar_cosine:.2f} is the engine's calibrated "
            "default; geometry-backed pairs lower it).", minimum=0.3, maximum=0.99),
-    Option("keep_best_rules", str, "resolution, unedited, file_size, format, oldest, folder, exif", "Keep-best rules",
+    Option("keep_best_rules", str, ", ".join(RULES), "Keep-best rules",
            "Order in which the photo to keep is chosen in a group (comma separated; names from "
            "mgdesk.core.keepbest.RULES); rules left out are not used.",
-           former_defaults=("resolution, file_size, format, oldest, folder, exif",)),
+           former_defaults=("resolution, file_size, format, oldest, folder, exif",
+                            "resolution, unedited, file_size, format, oldest, folder, exif")),
     Option("preferred_folders", str, "", "Preferred folders",
            "For the 'folder' keep rule: folders whose copy is kept first (separated by ';', best first)."),
     Option("excluded_patterns", str, "*/.thumbnails/*; */@eaDir/*; */.Trash*", "Excluded patterns",

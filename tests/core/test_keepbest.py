@@ -159,6 +159,12 @@ def test_an_enlarged_copy_does_not_win_largest_resolution_over_the_photo_it_was_
         assert why.startswith("IMG_1 HD.jpg only enlarges IMG_1.jpg")
 
 
+def test_of_one_photo_at_one_size_the_file_with_the_cameras_capture_date_beats_a_bigger_export():
+    camera = MemberInfo("/p/DSC_1.jpg", 4000, 3000, 3_000_000, "JPEG", captured="2024-05-01T10:00:00", exif_fields=40)
+    export = MemberInfo("/p/DSC_1 sharpened.jpg", 4000, 3000, 4_500_000, "JPEG")
+    assert choose_keeper([export, camera]) == (1, "the only one with a capture date: 2024-05-01 10:00:00")
+
+
 def test_then_the_file_written_first_is_kept():
     newer = MemberInfo("/b/IMG_1.jpg", 1000, 800, 100_000, modified=1_700_000_100.0)
     older = MemberInfo("/a/IMG_1.jpg", 1000, 800, 100_000, modified=1_700_000_000.0)
