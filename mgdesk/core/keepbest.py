@@ -23,10 +23,11 @@ FRAMED_BELOW = 0.98
 #: counts as no better, so a border around the same pixels never wins "largest resolution".
 FRAME_TOLERANCE = 0.97
 
-#: Rule names, in the default order. The capture date comes before the file size: of one
-#: photo at one size, the file that kept the camera's capture date is the camera's (or kept
-#: what it wrote); an edit or an app's export without it is often the bigger file
-RULES = ("resolution", "unedited", "oldest", "file_size", "format", "folder", "exif")
+#: Rule names, in the default order. The capture date comes before the edits and the file
+#: size: of one photo at one size, a file that kept the camera's capture date is the camera's
+#: or kept what it wrote, and no editor invents one; an app's export or a messenger's copy
+#: without it is often the bigger file, and among many edits may measure as the least edited
+RULES = ("resolution", "oldest", "unedited", "file_size", "format", "folder", "exif")
 #: "unedited": members within this share of overlap of the least edited one tie
 EDIT_TOLERANCE = 0.02
 #: "unedited": tones within this many grey levels tie (re-encoding alone moves them about one)

@@ -46,7 +46,8 @@ OPTIONS: tuple[Option, ...] = (
            "Order in which the photo to keep is chosen in a group (comma separated; names from "
            "mgdesk.core.keepbest.RULES); rules left out are not used.",
            former_defaults=("resolution, file_size, format, oldest, folder, exif",
-                            "resolution, unedited, file_size, format, oldest, folder, exif")),
+                            "resolution, unedited, file_size, format, oldest, folder, exif",
+                            "resolution, unedited, oldest, file_size, format, folder, exif")),
     Option("preferred_folders", str, "", "Preferred folders",
            "For the 'folder' keep rule: folders whose copy is kept first (separated by ';', best first)."),
     Option("excluded_patterns", str, "*/.thumbnails/*; */@eaDir/*; */.Trash*", "Excluded patterns",
