@@ -57,7 +57,10 @@ def detail_beyond(path: str | os.PathLike[str], ratio: float) -> float | None:
         return None
     except MemoryError:
         return None
-    return detail_beyond_of(np.asarray(loaded.image.convert("L"), dtype=np.float32), ratio)
+    im = loaded.image
+    left, top = max(0, (im.width - _WINDOW) // 2), max(0, (im.height - _WINDOW) // 2)
+    window = im.crop((left, top, min(im.width, left + _WINDOW), min(im.height, top + _WINDOW)))
+    return detail_beyond_of(np.asarray(window.convert("L"), dtype=np.float32), ratio)
 
 
 def detail_beyond_of(gray: np.ndarray, ratio: float) -> float | None:

@@ -75,7 +75,8 @@ class ActionItemRecord:
     def renamed_to(self) -> str | None:
         """The path the file got under another name, to leave a file already there alone: in the
         folder it was moved to, or beside its old path when undo found that taken (None when
-        it kept its name; names inside the OS trash are the trash's business)."""
+        it kept its name). For a file still in the OS trash this is the trash's own name, which
+        is the trash's business: callers report it for moves and restores only."""
         where = self.restored_path if self.undone else self.destination_path
         if where and Path(where).name != Path(self.original_path).name:
             return where
