@@ -211,10 +211,8 @@ def cmd_trash(args: argparse.Namespace) -> int:
     with _library(args) as lib:
         action = lib.trash(args.paths, destination=args.to, check_levels=("copy",) if lib.index else ())
     print(f"moved {len(action.done_items)} file(s), {_mb(action.bytes)}, {where}; `mgdesk undo` puts them back")
-    if action.kind == "move":
-        for i in action.done_items:
-            if i.renamed_to:
-                print(f"  {Path(i.original_path).name} is {i.renamed_to}: that folder already had a file of its name")
+    for original, now in action.renamed.items():
+        print(f"  {Path(original).name} is {now}: that folder already had a file of its name")
     failed = [i for i in action.items if not i.done]
     for i in failed:
         print(f"mgdesk: could not move {i.original_path}: {i.error}", file=sys.stderr)
@@ -229,9 +227,10 @@ def cmd_undo(args: argparse.Namespace) -> int:
         return 0
     restored = [i for i in action.items if i.undone]
     print(f"restored {len(restored)} file(s)")
+    renamed = action.renamed
     for i in restored:
-        if i.renamed_to:
-            print(f"  {i.original_path} was taken by another file: restored as {i.renamed_to}")
+        if i.original_path in renamed:
+            print(f"  {i.original_path} was taken by another file: restored as {renamed[i.original_path]}")
     failed = [i for i in action.items if i.done and not i.undone]
     for i in failed:
         print(f"mgdesk: could not restore {i.original_path}: {i.error}", file=sys.stderr)

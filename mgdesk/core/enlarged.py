@@ -106,9 +106,9 @@ def enlargements(paths: Sequence[str], pixels: Sequence[float],
     found: dict[int, int] = {}
     # largest first; of one size, the likeliest source first (the camera's file, the oldest)
     by_size = sorted(range(len(paths)), key=lambda k: (-pixels[k], -exif[k], modified[k] or 0.0))
-    for i in by_size:
+    for i in (k for k in by_size if pixels[k] > 0):
         for j in by_size:
-            if pixels[i] <= 0 or pixels[j] <= 0 or i == j:
+            if pixels[j] <= 0 or i == j:
                 continue
             ratio = math.sqrt(pixels[i] / pixels[j])
             if ratio < MIN_RATIO:

@@ -195,11 +195,12 @@ def _rule(name: str, rules: KeepRules) -> Rule:
 
 def _oldest(members: Sequence[MemberInfo], alive: list[int]) -> tuple[list[int], str]:
     """The members captured first; the reason says so, or that only they have a capture date."""
-    winners, text = _by_key(lambda m: m.captured or None,
-                            lambda m: f"oldest capture date: {(m.captured or '')[:19].replace('T', ' ')}")(members, alive)
-    if len(winners) < len(alive) and all(not members[i].captured for i in alive if i not in winners):
-        text = text.replace("oldest capture date", "the only one with a capture date")
-    return winners, text
+    winners, _ = _by_key(lambda m: m.captured or None, lambda m: "")(members, alive)
+    if len(winners) == len(alive):
+        return alive, ""
+    only = all(not members[i].captured for i in alive if i not in winners)
+    date = (members[winners[0]].captured or "")[:19].replace("T", " ")
+    return winners, f"{'the only one with a capture date' if only else 'oldest capture date'}: {date}"
 
 
 def _most_photo(members: Sequence[MemberInfo], alive: list[int]) -> tuple[list[int], str]:
@@ -259,11 +260,11 @@ def choose_keeper(members: Sequence[MemberInfo], rules: KeepRules | None = None)
     steps: list[str] = []  # rules that narrowed the field before the deciding one
     if len(members) == 1:
         return 0, "only photo in the group"
-    # a lossless re-save or an enlargement holds nothing its source lacks, whatever its size
-    # or format: before any rule, so no order of the rules keeps it
+    # a lossless re-save, an enlargement or a grey copy holds nothing its source lacks,
+    # whatever its size or format: before any rule, so no order of the rules keeps it
     sources = [i for i in alive if members[i].derived is None]
     if sources and len(sources) < len(alive):
-        steps.append(", and ".join(str(members[i].derived) for i in alive if members[i].derived))
+        steps.append(", and ".join(members[i].derived or "" for i in alive if members[i].derived))
         alive = sources
         if len(alive) == 1:
             return alive[0], steps[0]

@@ -194,9 +194,7 @@ def _get(obj: Any, name: str, default: Any = None) -> Any:
 def _renamed_note(record: Any) -> str:
     """What the status message adds when files had to take another name beside a file already
     there (moved into a folder, or put back where another file now is)."""
-    if _get(record, "kind") == "trash" and not any(_get(i, "undone") for i in _get(record, "items", ())):
-        return ""  # names inside the OS trash are the trash's business
-    renamed = [r for r in (_get(i, "renamed_to") for i in _get(record, "items", ())) if r]
+    renamed = list(_get(record, "renamed", {}).values())
     if not renamed:
         return ""
     names = ", ".join(Path(r).name for r in renamed[:3]) + (" …" if len(renamed) > 3 else "")

@@ -115,17 +115,18 @@ def test_moving_never_overwrites_an_existing_file(files, tmp_path):
 def test_undo_does_not_overwrite_a_new_file_at_the_original_path(repo, files, tmp_path):
     remove_files(repo, [files[0]], destination=tmp_path / "removed")
     files[0].write_bytes(b"a new file took its name")
-    (item,) = undo_last(repo).items
+    undone = undo_last(repo)
     assert files[0].read_bytes() == b"a new file took its name"
     assert (files[0].parent / "img0 (2).jpg").read_bytes().startswith(b"photo 0")
-    assert item.renamed_to == str(files[0].parent / "img0 (2).jpg")  # so the user can be told
+    # so the user can be told
+    assert undone.renamed == {str(files[0]): str(files[0].parent / "img0 (2).jpg")}
 
 
 def test_a_file_that_keeps_its_name_is_not_reported_renamed(repo, files, tmp_path):
-    (moved,) = remove_files(repo, [files[0]], destination=tmp_path / "removed").items
-    assert moved.done and moved.renamed_to is None
-    (restored,) = undo_last(repo).items
-    assert restored.undone and restored.renamed_to is None
+    moved = remove_files(repo, [files[0]], destination=tmp_path / "removed")
+    assert moved.done_items and moved.renamed == {}
+    restored = undo_last(repo)
+    assert restored.items[0].undone and restored.renamed == {}
 
 
 def test_removing_every_member_of_a_group_is_refused(repo, files):

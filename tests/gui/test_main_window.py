@@ -93,6 +93,20 @@ def test_a_trashed_copy_comes_back_on_undo(qtbot, wait_for, scanned, photo_folde
     assert str(copy) in undone.payload.paths
 
 
+def test_undo_beside_a_new_file_at_the_old_path_says_the_new_name(qtbot, wait_for, scanned, photo_folder):
+    accept_and_record(scanned)
+    copy = photo_folder / "edited_copy.jpg"
+    scanned.duplicates.list.setFocus()
+    with wait_for(scanned.client.worker.actionDone, timeout=60_000):
+        qtbot.keyClick(scanned.duplicates.list, Qt.Key.Key_Delete)
+    copy.write_bytes(b"a new file took its name")
+    with wait_for(scanned.client.worker.actionDone, timeout=60_000) as undone:
+        qtbot.keyClick(scanned, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert copy.read_bytes() == b"a new file took its name"
+    assert (photo_folder / "edited_copy (2).jpg").exists()
+    assert "1 under a new name beside a file already there: edited_copy (2).jpg" in undone.payload.message
+
+
 def test_declining_the_confirmation_removes_nothing(qtbot, scanned, photo_folder):
     asked: list[str] = []
     scanned.confirm = lambda _p, _t, text: asked.append(text) or False

@@ -71,17 +71,6 @@ class ActionItemRecord:
     error: str | None
     restored_path: str | None = None  # where undo put it back, when not at original_path
 
-    @property
-    def renamed_to(self) -> str | None:
-        """The path the file got under another name, to leave a file already there alone: in the
-        folder it was moved to, or beside its old path when undo found that taken (None when
-        it kept its name). For a file still in the OS trash this is the trash's own name, which
-        is the trash's business: callers report it for moves and restores only."""
-        where = self.restored_path if self.undone else self.destination_path
-        if where and Path(where).name != Path(self.original_path).name:
-            return where
-        return None
-
 
 @dataclass(frozen=True)
 class ActionRecord:
@@ -101,6 +90,18 @@ class ActionRecord:
     @property
     def bytes(self) -> int:
         return sum(i.size or 0 for i in self.done_items)
+
+    @property
+    def renamed(self) -> dict[str, str]:
+        """{original path: the path it has now} for files that took another name to leave a file
+        already there alone: put back by undo beside a file that took their path, or moved into
+        a folder that held their name. Names inside the OS trash are the trash's business."""
+        out = {}
+        for i in self.items:
+            now = i.restored_path if i.undone else (i.destination_path if i.done and self.kind == "move" else None)
+            if now and Path(now).name != Path(i.original_path).name:
+                out[i.original_path] = now
+        return out
 
 
 @dataclass(frozen=True)
