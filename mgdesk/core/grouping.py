@@ -27,10 +27,11 @@ import logging
 import os
 import threading
 from collections import OrderedDict
+from contextlib import contextmanager
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Mapping, Protocol, Sequence
+from typing import Callable, Iterator, Mapping, Protocol, Sequence
 
 import numpy as np
 
@@ -59,6 +60,8 @@ _FINER = 1.25
 _CLOSER = 4.0
 #: threads that extract local features ahead of the copy pass (at most; one per core)
 _EXTRACT_WORKERS = 8
+#: threads that verify pairs ahead of the copy pass (at most; one per core)
+_VERIFY_WORKERS = 8
 #: fewer photos to extract than this are left to the copy pass itself (no pool to start)
 _PREFETCH_MIN = 8
 #: a photo's stored features, about (640 px luminance as PNG, 1,000 SIFT): the extraction ahead
@@ -258,7 +261,7 @@ class FeatureStore:
             blob = feats.to_bytes()  # type: ignore[attr-defined]
             self.folder.mkdir(parents=True, exist_ok=True)
             path = self._path(key)
-            tmp = path.with_suffix(f".tmp{os.getpid()}")
+            tmp = path.with_suffix(f".tmp{os.getpid()}-{threading.get_ident()}")
             tmp.write_bytes(blob)
             os.replace(tmp, path)
         except Exception as exc:  # a full disk must not stop grouping
@@ -285,6 +288,11 @@ class FeatureStore:
                 total -= size
             except OSError:
                 pass
+
+
+def _cores() -> int:
+    """The cores this process may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
 class _Cancelled(Exception):
@@ -359,6 +367,12 @@ class _Context:
             FEATURE_VERSION, getattr(self.verifier, "feature_side", ""),
             getattr(self.verifier, "max_keypoints", "")))
         self.features: OrderedDict[int, LocalFeatures | None] = OrderedDict()
+        self._features_lock = threading.Lock()  # the verifying threads share self.features
+        # pairs being verified ahead of the copy pass, on other cores (see _verify_ahead)
+        self._ahead: dict[tuple[int, int], Future] = {}
+        self._ahead_next = 0
+        self._pool: ThreadPoolExecutor | None = None
+        self._workers = 0
         self.links: dict[tuple[int, int], bool] = {}
         self.cos_memo: dict[tuple[int, int], float] = {}
         self.verdicts: dict[tuple[int, int], Verdict] = {}
@@ -392,9 +406,12 @@ class _Context:
         return c
 
     def _features(self, pid: int) -> LocalFeatures | None:
-        if pid in self.features:
-            self.features.move_to_end(pid)
-            return self.features[pid]
+        """A photo's local features: kept in memory for the run (the last feature_cache_size),
+        else from the feature store, else extracted. Safe from the verifying threads."""
+        with self._features_lock:
+            if pid in self.features:
+                self.features.move_to_end(pid)
+                return self.features[pid]
         path = self.paths.get(pid)
         feats = None
         fkey = self._feature_key(pid)
@@ -411,9 +428,10 @@ class _Context:
                 log.warning("cannot read %s for verification: %s", path, exc)
             if feats is not None and fkey is not None and self.feature_store is not None:
                 self.feature_store.put(fkey, feats)
-        self.features[pid] = feats
-        while len(self.features) > max(2, self.cfg.feature_cache_size):
-            self.features.popitem(last=False)
+        with self._features_lock:
+            self.features[pid] = feats
+            while len(self.features) > max(2, self.cfg.feature_cache_size):
+                self.features.popitem(last=False)
         return feats
 
     def _feature_key(self, pid: int) -> str | None:
@@ -441,22 +459,26 @@ class _Context:
             if cached is not None:
                 self.verdicts[key] = cached
                 return cached
-        first, second = self._order(a, b)
-        fa, fb = self._features(first), self._features(second)
-        if fa is None or fb is None:
-            v = Verdict(False, 0.0, 0, 0.0, 1.0, "none", "photo could not be read")
-        else:
-            try:
-                v = self.verifier.verify(fa, fb)
-            except Exception as exc:  # one bad pair must not stop the run; not cached
-                log.warning("verification of %s and %s failed: %s", first, second, exc)
-                self.verdicts[key] = Verdict(False, 0.0, 0, 0.0, 1.0, "none",
-                                             f"verification failed: {exc}")
-                return self.verdicts[key]
-            if ck is not None:
-                self.cache.put(ck, v)
+        ahead = self._ahead.pop(key, None)
+        v, keep = ahead.result() if ahead is not None else self._verify(key)
+        if keep and ck is not None:
+            self.cache.put(ck, v)
         self.verdicts[key] = v
         return v
+
+    def _verify(self, key: tuple[int, int]) -> tuple[Verdict, bool]:
+        """The verifier's verdict on a pair, and whether it may be kept (a photo unreadable now,
+        or a failure, may not be so next time). Runs on the verifying threads too: it reads
+        features only, and the caller stores the verdict."""
+        first, second = self._order(*key)
+        fa, fb = self._features(first), self._features(second)
+        if fa is None or fb is None:
+            return Verdict(False, 0.0, 0, 0.0, 1.0, "none", "photo could not be read"), False
+        try:
+            return self.verifier.verify(fa, fb), True
+        except Exception as exc:  # one bad pair must not stop the run
+            log.warning("verification of %s and %s failed: %s", first, second, exc)
+            return Verdict(False, 0.0, 0, 0.0, 1.0, "none", f"verification failed: {exc}"), False
 
     def copy_linked(self, a: int, b: int, on_demand: bool = False) -> bool:
         """Whether a pair is verified as one capture (may share a copy group).
@@ -469,13 +491,17 @@ class _Context:
         if got is not None:
             return got
         ok = False
-        if frozenset(key) not in self.not_dup and self.paths and \
-                different_captures(self.shots.get(a), self.shots.get(b)) is None and \
-                (on_demand or self.cosine(a, b) >= self.cfg.copy_candidate_cosine):
+        if self._verifiable(a, b, on_demand):
             self._check_cancel()
             ok = self.verdict(a, b).is_copy
         self.links[key] = ok
         return ok
+
+    def _verifiable(self, a: int, b: int, on_demand: bool = False) -> bool:
+        """Whether copy_linked asks the verifier about a pair (see there)."""
+        return frozenset((a, b)) not in self.not_dup and bool(self.paths) and \
+            different_captures(self.shots.get(a), self.shots.get(b)) is None and \
+            (on_demand or self.cosine(a, b) >= self.cfg.copy_candidate_cosine)
 
     def _vouched_for(self, x: int, y: int, members: list[int]) -> bool:
         """Whether x and y, refused as a pair without evidence of two captures, are both
@@ -753,8 +779,7 @@ class _Context:
             else:
                 jobs.append((fkey, path))
         jobs = jobs[:max(0, store.max_bytes // (2 * _FEATURE_BYTES))]
-        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-        workers = min(_EXTRACT_WORKERS, cores)
+        workers = min(_EXTRACT_WORKERS, _cores())
         if workers < 2 or len(jobs) < _PREFETCH_MIN:
             return
 
@@ -803,28 +828,112 @@ class _Context:
         cluster_of: dict[int, int] = {}
         members: dict[int, list[int]] = {}
         total = len(cands)
-        for done, (_, a, b) in enumerate(cands, 1):
-            self._check_cancel()
-            if done % 50 == 0 or done == total:
-                self._report("verify", done, total)
+        with self._verifying_ahead():
+            for done, (_, a, b) in enumerate(cands, 1):
+                self._check_cancel()
+                if done % 50 == 0 or done == total:
+                    self._report("verify", done, total)
+                self._verify_ahead(cands, done, cluster_of, members)
+                self._link_step(a, b, cluster_of, members)
+        return self._rehome(list(members.values()), cands)
+
+    def _link_step(self, a: int, b: int, cluster_of: dict[int, int], members: dict[int, list[int]]) -> None:
+        """One step of the greedy pass: merge the groups of a and b if _mergeable."""
+        ca, cb = cluster_of.get(a), cluster_of.get(b)
+        if ca is not None and ca == cb:
+            return
+        ma = members[ca] if ca is not None else [a]
+        mb = members[cb] if cb is not None else [b]
+        if len(ma) + len(mb) > self.cfg.max_group_size:
+            return
+        if not self._mergeable(ma, mb, a, b):
+            return
+        new = ma + mb
+        cid = ca if ca is not None else (cb if cb is not None else a)
+        for old in (ca, cb):
+            if old is not None and old != cid:
+                members.pop(old, None)
+        members[cid] = new
+        for x in new:
+            cluster_of[x] = cid
+
+    @contextmanager
+    def _verifying_ahead(self) -> Iterator[None]:
+        """Threads, one per core, that verify pairs ahead of the greedy pass (_verify_ahead)
+        while it runs; none with one core, or with no photos to read."""
+        workers = min(_VERIFY_WORKERS, _cores())
+        if workers < 2 or not self.paths:
+            yield
+            return
+        import cv2
+        from threadpoolctl import threadpool_limits
+        threads = cv2.getNumThreads()
+        # the cores are the threads' now: OpenCV's and BLAS's own threads would only compete
+        # (measured on 2 cores, nd-dev: BLAS threads spent 40 s of CPU to save 6 s of 58)
+        cv2.setNumThreads(1)
+        blas = threadpool_limits(limits=1, user_api="blas")
+        self._pool, self._workers, self._ahead_next = \
+            ThreadPoolExecutor(workers, thread_name_prefix="mgdesk-verify"), workers, 0
+        try:
+            yield
+        finally:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+            blas.restore_original_limits()
+            cv2.setNumThreads(threads)
+            # verdicts the pass did not come to ask for are kept for the next run, not used in this one
+            ahead, self._ahead = self._ahead, {}
+            for (a, b), fut in ahead.items():
+                if fut.cancelled() or fut.exception() is not None:
+                    continue
+                v, keep = fut.result()
+                if keep and self.cache is not None and self.keys is not None \
+                        and a in self.keys and b in self.keys:
+                    self.cache.put(verdict_key(self.keys[a], self.keys[b]), v)
+
+    def _verify_ahead(self, cands: list[tuple[float, int, int]], start: int,
+                      cluster_of: dict[int, int], members: dict[int, list[int]]) -> None:
+        """Keep the verifying threads busy with the candidate pairs the pass comes to next.
+
+        The greedy pass asks for one verdict at a time (~25 ms of matching and comparing on a
+        laptop core), so one core would do all the work. A verdict does not depend on the
+        thread or the time it is computed on, so pairs verified ahead leave every group as the
+        pass alone would make it. A pair is started when, as things stand, the pass will ask
+        for it: its photos are in different groups, neither verified nor cached, and no pair
+        across their groups is known to fail (then the pass most often stops before it)."""
+        if self._pool is None:
+            return
+        running = sum(not f.done() for f in self._ahead.values())
+        self._ahead_next = max(self._ahead_next, start)  # cands[start - 1] is the pass's own
+        while running < 2 * self._workers and self._ahead_next < len(cands):
+            _, a, b = cands[self._ahead_next]
+            self._ahead_next += 1
             ca, cb = cluster_of.get(a), cluster_of.get(b)
-            if ca is not None and ca == cb:
+            if (ca is not None and ca == cb) or not self._verifiable(a, b):
                 continue
             ma = members[ca] if ca is not None else [a]
             mb = members[cb] if cb is not None else [b]
-            if len(ma) + len(mb) > self.cfg.max_group_size:
+            if len(ma) + len(mb) > self.cfg.max_group_size or \
+                    any(self.links.get((x, y) if x < y else (y, x)) is False for x in ma for y in mb):
                 continue
-            if not self._mergeable(ma, mb, a, b):
+            running += self._start_verifying([(a, b)])
+
+    def _start_verifying(self, pairs: list[tuple[int, int]]) -> int:
+        """Start verifying pairs on the verifying threads (when they run) whose verdicts are not
+        known yet, in memory or cached; how many were started."""
+        if self._pool is None:
+            return 0
+        started = 0
+        for a, b in pairs:
+            key = (a, b) if a < b else (b, a)
+            if key in self.links or key in self.verdicts or key in self._ahead:
                 continue
-            new = ma + mb
-            cid = ca if ca is not None else (cb if cb is not None else a)
-            for old in (ca, cb):
-                if old is not None and old != cid:
-                    members.pop(old, None)
-            members[cid] = new
-            for x in new:
-                cluster_of[x] = cid
-        return self._rehome(list(members.values()), cands)
+            if self.cache is not None and self.keys is not None and a in self.keys and b in self.keys \
+                    and self.cache.get(verdict_key(self.keys[a], self.keys[b])) is not None:
+                continue
+            self._ahead[key] = self._pool.submit(self._verify, key)
+            started += 1
+        return started
 
     def _mergeable(self, ma: list[int], mb: list[int], a: int, b: int) -> bool:
         """Whether two groups may merge over their candidate pair (a, b): every cross pair

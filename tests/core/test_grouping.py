@@ -9,6 +9,7 @@ import pytest
 from PIL import Image, ImageOps
 from photo_edits import noisy, sharpened, stickered, watermarked
 
+from mgdesk.core import grouping
 from mgdesk.core.grouping import FeatureStore, Group, GroupingConfig, find_groups, verdict_key
 from mgdesk.core.verify import VERIFIER_VERSION, LocalFeatures, PairVerifier
 
@@ -317,9 +318,11 @@ class CountingVerifier(PairVerifier):
         return super().verify(a, b)
 
 
-def test_the_copy_level_verifies_each_pair_once_and_never_a_pair_complete_link_cannot_use():
+def test_the_copy_level_verifies_each_pair_once_and_never_a_pair_complete_link_cannot_use(monkeypatch):
     # 1 and 2 are copies; 3 is another photo close to both in the (forced) vectors: once 1~3 is
-    # refused, 2~3 can no longer join the group {1, 2} and is not verified at all
+    # refused, 2~3 can no longer join the group {1, 2} and is not verified at all (on one core:
+    # with more, a pair may be verified ahead before the pass knows it will not need it)
+    monkeypatch.setattr(grouping, "_cores", lambda: 1)
     paths = {1: str(DEV / "g0001_orig.jpg"), 2: str(DEV / "g0001_color.jpg"),
              3: str(DEV / "g0003_orig.jpg")}
     vecs = np.stack([unit([1, 0.01, 0]), unit([1, 0, 0.01]), unit([1, 0.3, 0.3])])
@@ -329,6 +332,41 @@ def test_the_copy_level_verifies_each_pair_once_and_never_a_pair_complete_link_c
     verified = [frozenset(p) for p in counting.pairs]
     assert len(verified) == len(set(verified)) == 2
     assert counting.extracted == 3
+
+
+class ThreadNotingVerifier(PairVerifier):
+    def __init__(self):
+        super().__init__()
+        self.pairs, self.threads = [], set()
+
+    def verify(self, a, b):
+        self.pairs.append(frozenset((a.points.tobytes(), b.points.tobytes())))
+        self.threads.add(threading.current_thread().name)
+        return super().verify(a, b)
+
+
+def test_pairs_verified_ahead_on_other_cores_make_the_same_groups_and_none_is_verified_twice(monkeypatch):
+    # four photos with their edits and two other photos, all close enough in the (forced)
+    # vectors that every pair is a candidate: refusals and merges, as in a library
+    names = sorted(p.name for p in DEV.glob("g000[1-4]_*")) + ["g0005_orig.jpg", "g0007_orig.jpg"]
+    paths = {i: str(DEV / n) for i, n in enumerate(names, 1)}
+    rng = np.random.default_rng(7)
+    centre = unit(rng.normal(size=16))
+    vecs = np.stack([unit(centre + 0.25 * rng.normal(size=16)) for _ in names])
+
+    def run(cores: int) -> tuple[list, ThreadNotingVerifier]:
+        monkeypatch.setattr(grouping, "_cores", lambda: cores)
+        verifier = ThreadNotingVerifier()
+        groups = find_groups(list(paths), vecs, "copy", image_paths=paths, verifier=verifier)
+        return [(g.members, g.scores) for g in groups], verifier
+
+    alone, one_core = run(1)
+    together, four_cores = run(4)
+    assert together == alone
+    assert len({m for m, _ in alone}) >= 4  # the photos' copy groups: the test has work to share
+    assert one_core.threads == {threading.main_thread().name}
+    assert any(t.startswith("mgdesk-verify") for t in four_cores.threads)
+    assert len(four_cores.pairs) == len(set(four_cores.pairs))
 
 
 @pytest.mark.skipif(not FeatureStore(Path(".")).enabled,
