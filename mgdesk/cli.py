@@ -10,6 +10,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from mgdesk.core.sizes import human_size
+
 JSON_VERSION = 1
 
 
@@ -25,10 +27,6 @@ class _Parser(argparse.ArgumentParser):
 def _emit(data: Any) -> None:
     json.dump(data, sys.stdout, indent=2, ensure_ascii=False)
     sys.stdout.write("\n")
-
-
-def _mb(n: int) -> str:
-    return f"{n / 1e6:.1f} MB" if n >= 100_000 else f"{n / 1e3:.0f} KB"
 
 
 class _Progress:
@@ -148,11 +146,11 @@ def cmd_dupes(args: argparse.Namespace) -> int:
         return 0
     total = sum(g.reclaimable for g in groups)
     for n, g in enumerate(groups, 1):
-        print(f"group {n} ({g.level}, {len(g.members)} photos, {_mb(g.reclaimable)} reclaimable)")
+        print(f"group {n} ({g.level}, {len(g.members)} photos, {human_size(g.reclaimable)} reclaimable)")
         for m in g.members:
             mark = "keep  " if m.keep else "remove"
             print(f"  {mark} {m.score:5.3f}  {m.path}  — {m.reason}")
-    print(f"{len(groups)} groups, {_mb(total)} reclaimable")
+    print(f"{len(groups)} groups, {human_size(total)} reclaimable")
     return 0
 
 
@@ -204,13 +202,13 @@ def cmd_trash(args: argparse.Namespace) -> int:
     if not args.yes:
         if not sys.stdin or not sys.stdin.isatty():
             raise CliError(f"refusing to move {len(args.paths)} file(s) without confirmation: pass --yes")
-        answer = input(f"Move {len(args.paths)} file(s), {_mb(size)}, {where}? [y/N] ")
+        answer = input(f"Move {len(args.paths)} file(s), {human_size(size)}, {where}? [y/N] ")
         if answer.strip().lower() not in ("y", "yes"):
             print("nothing moved")
             return 1
     with _library(args) as lib:
         action = lib.trash(args.paths, destination=args.to, check_levels=("copy",) if lib.index else ())
-    print(f"moved {len(action.done_items)} file(s), {_mb(action.bytes)}, {where}; `mgdesk undo` puts them back")
+    print(f"moved {len(action.done_items)} file(s), {human_size(action.bytes)}, {where}; `mgdesk undo` puts them back")
     for original, now in action.renamed.items():
         print(f"  {Path(original).name} is {now}: that folder already had a file of its name")
     failed = [i for i in action.items if not i.done]

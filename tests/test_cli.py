@@ -13,6 +13,7 @@ import pytest
 
 from mgdesk.cli import main
 from mgdesk.core.service import Library
+from mgdesk.core.sizes import human_size
 
 PHOTOS = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "photos"
 SAMPLE = ["bsd100_img_001.jpg", "bsd100_img_002.jpg", "set14_img_001.jpg"]
@@ -95,7 +96,7 @@ def test_trash_states_count_and_size_and_asks_before_moving(library, capsys, mon
     monkeypatch.setattr("builtins.input", lambda prompt: prompts.append(prompt) or "n")
     code, out, _ = run(capsys, "trash", str(folder / "copy.jpg"), "--db", str(db))
     size = (folder / "copy.jpg").stat().st_size
-    shown = f"{size / 1e6:.1f} MB" if size >= 100_000 else f"{size / 1e3:.0f} KB"
+    shown = human_size(size)
     assert code == 1 and "1 file(s)" in prompts[0] and shown in prompts[0]
     assert (folder / "copy.jpg").exists()
 

@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import PurePath
 from typing import Callable, Collection, Sequence
 
+from mgdesk.core.sizes import human_size
+
 log = logging.getLogger(__name__)
 
 RAW_FORMATS = frozenset({"DNG", "CR2", "CR3", "NEF", "NRW", "ARW", "SRF", "SR2", "RAF", "ORF",
@@ -142,15 +144,6 @@ def _folder_rank(path: str, folders: Sequence[str]) -> int:
     return len(folders)
 
 
-def _human_size(n: int) -> str:
-    size = float(n)
-    for unit in ("bytes", "KB", "MB", "GB"):
-        if size < 1024 or unit == "GB":
-            return f"{int(size)} bytes" if unit == "bytes" else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{n} bytes"  # pragma: no cover
-
-
 #: A rule looks at the members still in the running and returns those it prefers (all of them
 #: when it cannot tell them apart) and the reason text for the first of them.
 Rule = Callable[[Sequence[MemberInfo], list[int]], tuple[list[int], str]]
@@ -175,7 +168,7 @@ def _rule(name: str, rules: KeepRules) -> Rule:
     if name == "unedited":
         return _least_edited
     if name == "file_size":
-        return _by_key(lambda m: -m.size_bytes, lambda m: f"largest file: {_human_size(m.size_bytes)}")
+        return _by_key(lambda m: -m.size_bytes, lambda m: f"largest file: {human_size(m.size_bytes)}")
     if name == "format":
         return _by_key(lambda m: format_rank(m.format, m.path),
                        lambda m: f"preferred format: {_format_name(m)}")
@@ -261,13 +254,21 @@ def choose_keeper(members: Sequence[MemberInfo], rules: KeepRules | None = None)
     if len(members) == 1:
         return 0, "only photo in the group"
     # a lossless re-save, an enlargement or a grey copy holds nothing its source lacks,
-    # whatever its size or format: before any rule, so no order of the rules keeps it
+    # whatever its size or format: before any rule, so no order of the rules keeps it. The
+    # reason leads with what decided among the rest; what was set aside follows (each such
+    # member also says what it is, in its own line)
+    aside = ", and ".join(members[i].derived or "" for i in alive if members[i].derived)
     sources = [i for i in alive if members[i].derived is None]
     if sources and len(sources) < len(alive):
-        steps.append(", and ".join(members[i].derived or "" for i in alive if members[i].derived))
         alive = sources
         if len(alive) == 1:
-            return alive[0], steps[0]
+            return alive[0], f"the photo the others were made from ({aside})"
+    else:
+        aside = ""
+
+    def why(text: str) -> str:
+        return "; then ".join(steps + [text]) + (f" (not weighed: {aside})" if aside else "")
+
     # frames of one burst show one view: the one the camera or the subject did not blur is the
     # shot worth keeping, whatever its file size
     if len(alive) > 1 and all(members[i].sharpness is not None for i in alive):
@@ -276,18 +277,18 @@ def choose_keeper(members: Sequence[MemberInfo], rules: KeepRules | None = None)
         if len(sharp) < len(alive):
             text = "sharpest frame of the burst"
             if len(sharp) == 1:
-                return sharp[0], "; then ".join(steps + [text])
+                return sharp[0], why(text)
             steps.append(text)
             alive = sharp
     for name in rules.order:
         winners, text = _rule(name, rules)(members, alive)
         if len(winners) < len(alive):
             if len(winners) == 1:
-                return winners[0], "; then ".join(steps + [text])
+                return winners[0], why(text)
             steps.append(text)
             alive = winners
     index, text = _tie_break(members, alive)
-    return index, "; then ".join(steps + ["all equal on the other keep rules; " + text])
+    return index, why("all equal on the other keep rules; " + text)
 
 
 #: what file managers, browsers and sync tools add to a second copy's name: "IMG_1 (1)",

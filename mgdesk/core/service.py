@@ -17,6 +17,7 @@ import os
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +55,8 @@ class MemberView:
     camera: str | None
     file_id: int
     hash: str | None = None
+    # when the file was last written (local time, ISO 8601): keep-best's "written first" reads it
+    modified: str | None = None
 
 
 @dataclass(frozen=True)
@@ -70,8 +73,14 @@ class GroupView:
         return {"level": self.level, "reclaimable": self.reclaimable,
                 "members": [{"path": m.path, "score": round(float(m.score), 4), "keep": m.keep,
                              "reason": m.reason, "size": m.size, "width": m.width, "height": m.height,
-                             "format": m.format, "captured": m.captured, "camera": m.camera}
+                             "format": m.format, "captured": m.captured, "camera": m.camera,
+                             "modified": m.modified}
                             for m in self.members]}
+
+
+def _local_time(seconds: float | None) -> str | None:
+    return None if seconds is None else \
+        datetime.fromtimestamp(seconds).isoformat(sep="T", timespec="seconds")
 
 
 @dataclass(frozen=True)
@@ -392,7 +401,7 @@ class Library:
             elif i != keep and infos[i].grey_of is not None:
                 why = f"grey copy of {Path(infos[i].grey_of).name}"
             out.append(MemberView(f.path, score, i == keep, why, f.size, f.width, f.height, f.format, f.captured,
-                                  f.camera, f.id, f.hash))
+                                  f.camera, f.id, f.hash, _local_time(modified[i])))
         reclaimable = sum(m.size for m in out if not m.keep)
         return GroupView(level, tuple(out), reclaimable)
 
