@@ -5,18 +5,28 @@ from __future__ import annotations
 import os
 
 from PySide6.QtCore import Qt, Signal, Slot
-from PySide6.QtWidgets import (QCheckBox, QFrame, QGridLayout, QHBoxLayout, QLabel, QScrollArea, QSlider,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QCheckBox, QFrame, QGridLayout, QHBoxLayout, QLabel, QPushButton, QScrollArea,
+                               QSlider, QVBoxLayout, QWidget)
 
-from mgdesk.gui.item_models import human_size
+from mgdesk.core.sizes import human_size
 from mgdesk.gui.photo_grid import open_in_file_manager
 from mgdesk.gui.thumbnails import ThumbnailLoader
 from mgdesk.gui.worker import GroupInfo, MemberInfo
 
 PREVIEW_SIZE = 768  # decoded size of compare images (off the GUI thread, cached on disk like thumbnails)
-FIELDS = ("Dimensions", "File size", "Format", "Captured", "Camera", "Folder", "Similarity")
+FIELDS = ("Dimensions", "File size", "Format", "Captured", "Modified", "Camera", "Folder", "Similarity")
+#: fields that differ between any two files, or say nothing of the photo: never highlighted
+UNCOMPARED = frozenset({"Modified", "Similarity"})
 DIFF_STYLE = "background:#fff3b0; color:#222; border-radius:3px; padding:1px 3px; font-weight:bold;"
 SAME_STYLE = "color:palette(text); padding:1px 3px;"
+KEEP_REASON_STYLE = "color:#1e8449; font-weight:bold;"
+OTHER_REASON_STYLE = "color:#666;"
+REASON_LINES = 3  # every card reserves this much for its reason, so the rows below line up
+
+
+def fields_for(level: str) -> tuple[str, ...]:
+    """The similarity of copies is the verifier's confidence, ~1 for all: it says nothing there."""
+    return FIELDS if level == "similar" else tuple(f for f in FIELDS if f != "Similarity")
 
 
 def member_fields(m: MemberInfo) -> dict[str, str]:
@@ -25,6 +35,7 @@ def member_fields(m: MemberInfo) -> dict[str, str]:
         "File size": human_size(m.size) if m.size else "?",
         "Format": (m.format or os.path.splitext(m.path)[1].lstrip(".")).upper() or "?",
         "Captured": m.captured or "—",
+        "Modified": (m.modified or "—").replace("T", " "),
         "Camera": m.camera or "—",
         "Folder": m.folder,
         "Similarity": f"{m.score:.3f}",
@@ -36,7 +47,8 @@ class MemberCard(QFrame):
 
     keepToggled = Signal()
 
-    def __init__(self, member: MemberInfo, fields: dict[str, str], differing: set[str], parent=None) -> None:
+    def __init__(self, member: MemberInfo, fields: dict[str, str], differing: set[str],
+                 shown: tuple[str, ...] = FIELDS, parent=None) -> None:
         super().__init__(parent)
         self.member = member
         self.setFrameShape(QFrame.Shape.StyledPanel)
@@ -49,26 +61,39 @@ class MemberCard(QFrame):
         self.name.setToolTip(member.path)
         self.name.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout.addWidget(self.name)
+        row = QHBoxLayout()
         self.keep = QCheckBox("Keep")
         self.keep.setChecked(member.keep)
         self.keep.toggled.connect(self._toggled)
-        layout.addWidget(self.keep)
-        self.reason = QLabel(f"Suggested: {member.reason}" if member.keep and member.reason else
-                             ("Suggested keeper" if member.keep else ""))
+        row.addWidget(self.keep)
+        row.addStretch(1)
+        self.reveal = QPushButton("Show in folder")
+        self.reveal.setToolTip(f"Open the folder that holds {member.name}")
+        self.reveal.clicked.connect(lambda: open_in_file_manager(member.path))
+        row.addWidget(self.reveal)
+        layout.addLayout(row)
+        # every member says what it is: the keeper why it is suggested, the others what they are
+        # to it (a duplicate, a grey or enlarged copy, a re-save, another shot)
+        text = (f"Suggested: {member.reason}" if member.reason else "Suggested keeper") if member.keep \
+            else member.reason
+        self.reason = QLabel(text)
         self.reason.setWordWrap(True)
-        self.reason.setStyleSheet("color:#1e8449; font-weight:bold;")
+        self.reason.setToolTip(text)
+        self.reason.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        self.reason.setFixedHeight(self.reason.fontMetrics().lineSpacing() * REASON_LINES)
+        self.reason.setStyleSheet(KEEP_REASON_STYLE if member.keep else OTHER_REASON_STYLE)
         layout.addWidget(self.reason)
         grid = QGridLayout()
         self.values: dict[str, QLabel] = {}
-        for row, name in enumerate(FIELDS):
-            grid.addWidget(QLabel(name + ":"), row, 0, Qt.AlignmentFlag.AlignTop)
+        for r, name in enumerate(shown):
+            grid.addWidget(QLabel(name + ":"), r, 0, Qt.AlignmentFlag.AlignTop)
             text = fields[name]
             value = QLabel(text if len(text) <= 38 else "…" + text[-37:])
             value.setToolTip(text)
             value.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
             value.setStyleSheet(DIFF_STYLE if name in differing else SAME_STYLE)
             value.setProperty("differs", name in differing)
-            grid.addWidget(value, row, 1)
+            grid.addWidget(value, r, 1)
             self.values[name] = value
         layout.addLayout(grid)
         layout.addStretch(1)
@@ -137,13 +162,16 @@ class ComparePane(QWidget):
             self.row.addStretch(1)
             return
         self.title.setText(f"{len(group.members)} photos · {group.level} · {human_size(group.reclaimable)} reclaimable")
-        fields = [member_fields(m) for m in group.members]
-        reference = fields[group.members.index(group.suggestion)]
-        for member, f in zip(group.members, fields):
+        shown = fields_for(group.level)
+        reference = member_fields(group.suggestion)
+        # the suggested keeper first, where it is seen without scrolling; the rest as listed
+        ordered = [group.suggestion] + [m for m in group.members if m is not group.suggestion]
+        for member in ordered:
+            f = member_fields(member)
             # highlight what differs from the suggested keeper (the keeper itself is the reference)
             differing = set() if member is group.suggestion else {
-                name for name in FIELDS if name != "Similarity" and f[name] != reference[name]}
-            card = MemberCard(member, f, differing)
+                name for name in shown if name not in UNCOMPARED and f[name] != reference[name]}
+            card = MemberCard(member, f, differing, shown)
             card.keepToggled.connect(self.keepChanged)
             self.cards.append(card)
             self.row.addWidget(card, 1)
@@ -161,10 +189,6 @@ class ComparePane(QWidget):
     def reset_to_suggestion(self) -> None:
         for c in self.cards:
             c.keep.setChecked(c.member.keep)
-
-    def reveal_selected(self) -> None:
-        if self.cards:
-            open_in_file_manager(self.cards[0].member.path)
 
     def _box(self) -> int:
         # fit up to three cards side by side at 100 %; more members scroll horizontally

@@ -59,8 +59,12 @@ class DuplicatesView(QWidget):
         self.slider_value.setMinimumWidth(36)
         bar.addWidget(self.slider_value)
         bar.addStretch(1)
-        self.summary = QLabel("No groups yet")
+        self.summary = QLabel("Finding groups…")
         bar.addWidget(self.summary)
+        # until the groups of the level shown arrive, an empty list means "not yet", not "none"
+        self._waiting = True
+        self._scanning = False
+        self._cancelled = False
 
         self.list = QListView()
         self.list.setModel(self.model)
@@ -74,13 +78,18 @@ class DuplicatesView(QWidget):
         self.list.selectionModel().selectionChanged.connect(self._on_selection)
 
         self.compare = ComparePane(thumbnails)
+        # short labels, keys in the tooltips: the row must fit a 1366 px laptop screen beside the list
         buttons = QHBoxLayout()
-        self.keep_button = QPushButton("Keep suggestion, trash others  (Enter)")
-        self.trash_button = QPushButton("Move unchecked to trash  (Delete)")
-        self.keep_all_button = QPushButton("Keep all (not duplicates)")
-        self.reveal_button = QPushButton("Show in file manager")
-        self.undo_button = QPushButton("Undo  (Ctrl+Z)")
-        for b in (self.keep_button, self.trash_button, self.keep_all_button, self.reveal_button, self.undo_button):
+        self.keep_button = QPushButton("Keep suggested, trash others")
+        self.keep_button.setToolTip("Keep the suggested photo and move the others to the trash, after "
+                                    "asking (Enter)")
+        self.trash_button = QPushButton("Trash unchecked")
+        self.trash_button.setToolTip("Move the photos not marked Keep to the trash, after asking (Delete)")
+        self.keep_all_button = QPushButton("Not duplicates")
+        self.keep_all_button.setToolTip("Keep every photo of this group; it is not shown again")
+        self.undo_button = QPushButton("Undo")
+        self.undo_button.setToolTip("Put back what the last action moved (Ctrl+Z)")
+        for b in (self.keep_button, self.trash_button, self.keep_all_button, self.undo_button):
             buttons.addWidget(b)
         buttons.addStretch(1)
         right = QWidget()
@@ -89,10 +98,10 @@ class DuplicatesView(QWidget):
         right_layout.addWidget(self.compare, 1)
         right_layout.addLayout(buttons)
 
-        self.empty = QLabel("No duplicate groups at this level.")
+        self.empty = QLabel()
         self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty.setWordWrap(True)
         self.empty.setStyleSheet("color:gray; font-size:14px;")
-        self.empty.hide()
 
         splitter = QSplitter()
         splitter.addWidget(self.list)
@@ -113,7 +122,6 @@ class DuplicatesView(QWidget):
         self.keep_button.clicked.connect(self.keep_suggestion)
         self.trash_button.clicked.connect(self.trash_unchecked)
         self.keep_all_button.clicked.connect(self.keep_all)
-        self.reveal_button.clicked.connect(self.compare.reveal_selected)
         self.compare.keepChanged.connect(self._update_buttons)
 
         for keys, slot in ((("J", "Down"), self.next_group), (("K", "Up"), self.previous_group),
@@ -124,6 +132,8 @@ class DuplicatesView(QWidget):
                 shortcut.activated.connect(slot)
         self._on_slider(self.slider.value(), emit=False)
         self._update_buttons()
+        self._update_empty()
+        self._name_keep_button()
 
     # -- state
     @property
@@ -145,9 +155,16 @@ class DuplicatesView(QWidget):
 
     @Slot(object)
     def show_groups(self, result: GroupsResult) -> None:
-        if result.generation < self._generation_shown or result.cancelled:
-            return  # a late answer to an older slider position, or none: the list shown stays
+        if result.level != self.level.currentText():
+            return  # a late answer for the level left: the one asked for follows
+        if result.cancelled:  # none: the list shown stays, or says why it is empty
+            self._cancelled, self._waiting = self._waiting, False
+            self._update_empty()
+            return
+        if result.generation < self._generation_shown:
+            return  # a late answer to an older slider position
         self._generation_shown = result.generation
+        self._waiting = self._cancelled = False
         previous = self.current_group()
         keep_key = self._pending_key or (previous.key if previous else None)
         keep_row = self._pending_row if self._pending_key else max(self.current_row(), 0)
@@ -156,7 +173,7 @@ class DuplicatesView(QWidget):
         total = sum(g.reclaimable for g in result.groups)
         n = len(result.groups)
         self.summary.setText(f"{n} group{'s' * (n != 1)} · {human_size(total)} reclaimable")
-        self.empty.setVisible(n == 0)
+        self._update_empty()
         row = self.model.row_of_key(keep_key) if keep_key else None
         if row is None and n:
             row = min(keep_row, n - 1)
@@ -168,8 +185,22 @@ class DuplicatesView(QWidget):
 
     def set_scanning(self, scanning: bool) -> None:
         """While a scan runs, an empty list means "not yet", not "none"."""
-        self.empty.setText("Scanning… groups appear when the scan finishes." if scanning
-                           else "No duplicate groups at this level.")
+        self._scanning = scanning
+        self._update_empty()
+
+    def _update_empty(self) -> None:
+        """The empty list's message: what it is waiting for, or that there is nothing."""
+        if self._waiting:
+            text = (f"Finding {self.level.currentText()} groups… The first time, in a large library, this "
+                    "takes minutes (the status bar shows how far it is).")
+        elif self._cancelled:
+            text = "Grouping cancelled: what was verified is kept for next time. Choose a level to go on."
+        elif self._scanning:
+            text = "Scanning… groups appear when the scan finishes."
+        else:
+            text = "No duplicate groups at this level."
+        self.empty.setText(text)
+        self.empty.setVisible(self.model.rowCount() == 0)
 
     def set_generation_floor(self, generation: int) -> None:
         self._generation_shown = min(self._generation_shown, generation)
@@ -226,15 +257,28 @@ class DuplicatesView(QWidget):
         self.trash_button.setEnabled(can_trash)
         self.keep_button.setEnabled(bool(group))
         self.keep_all_button.setEnabled(bool(group))
-        self.reveal_button.setEnabled(bool(group))
         if group:
             size = sum(m.size for m in others)
-            self.trash_button.setText(f"Move {len(others)} unchecked to trash ({human_size(size)})  (Delete)")
+            self.trash_button.setText(f"Trash {len(others)} unchecked ({human_size(size)})")
 
     @Slot(str)
     def _on_level(self, level: str) -> None:
+        """Another level's groups take a while the first time: the old level's leave at once
+        (acting on them meanwhile would act on what is no longer shown)."""
         self.slider.setEnabled(level == "similar")
+        self._name_keep_button()
+        self._waiting, self._cancelled = True, False
+        self.model.set_groups([])
+        self.compare.set_group(None)
+        self.summary.setText("Finding groups…")
+        self._update_buttons()
+        self._update_empty()
         self._emit_regroup()
+
+    def _name_keep_button(self) -> None:
+        """At the similar level the others are other shots, not copies: the button says so."""
+        self.keep_button.setText("Keep suggested shot, trash others" if self.level.currentText() == "similar"
+                                 else "Keep suggested, trash others")
 
     @Slot(int)
     def _on_slider(self, value: int, emit: bool = True) -> None:

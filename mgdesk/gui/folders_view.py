@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QItemSelection, Qt, Signal, Slot
 from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QListWidget, QPushButton,
-                               QTableView, QVBoxLayout, QWidget)
+                               QSplitter, QTableView, QVBoxLayout, QWidget)
 
 from mgdesk.gui.item_models import FolderItemModel
 from mgdesk.gui.worker import FoldersResult
@@ -69,13 +69,21 @@ class FoldersView(QWidget):
             buttons.addWidget(b)
         buttons.addStretch(1)
         self.errors = QListWidget()
-        self.errors.setMaximumHeight(160)
         self.errors_title = QLabel("Files that could not be read: none")
+        # a few folders, possibly many unreadable files: the list gets the room, the user the splitter
+        failures = QWidget()
+        failures_layout = QVBoxLayout(failures)
+        failures_layout.setContentsMargins(0, 0, 0, 0)
+        failures_layout.addWidget(self.errors_title)
+        failures_layout.addWidget(self.errors, 1)
+        split = QSplitter(Qt.Orientation.Vertical)
+        split.addWidget(self.table)
+        split.addWidget(failures)
+        split.setStretchFactor(0, 1)
+        split.setStretchFactor(1, 2)
         layout = QVBoxLayout(self)
         layout.addLayout(buttons)
-        layout.addWidget(self.table, 1)
-        layout.addWidget(self.errors_title)
-        layout.addWidget(self.errors)
+        layout.addWidget(split, 1)
         self._update_buttons()
 
     @Slot(object)

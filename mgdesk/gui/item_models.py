@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from PySide6.QtCore import QAbstractListModel, QAbstractTableModel, QModelIndex, QPersistentModelIndex, QSize, Qt, Slot
 from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
 
+from mgdesk.core.sizes import human_size
 from mgdesk.gui.thumbnails import ThumbnailLoader
 from mgdesk.gui.worker import FolderRow, GroupInfo
 
@@ -18,14 +19,6 @@ GroupRole = Qt.ItemDataRole.UserRole + 3
 ErrorRole = Qt.ItemDataRole.UserRole + 4
 
 Index = QModelIndex | QPersistentModelIndex
-
-
-def human_size(n: float) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if abs(n) < 1000 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1000.0
-    return f"{n:.1f} TB"
 
 
 def placeholder(size: int, broken: bool = False) -> QPixmap:

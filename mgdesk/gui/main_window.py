@@ -17,7 +17,7 @@ from mgdesk.gui.duplicates_view import DuplicatesView
 from mgdesk.gui.folders_view import EmptyState, FoldersView
 from mgdesk.gui.item_models import human_size
 from mgdesk.gui.search_view import SearchView
-from mgdesk.gui.settings import Settings
+from mgdesk.gui.settings import BY_NAME, Settings
 from mgdesk.gui.settings_dialog import SettingsDialog
 from mgdesk.gui.tags_view import TagsView
 from mgdesk.gui.thumbnails import ThumbnailLoader
@@ -78,8 +78,8 @@ class MainWindow(QMainWindow):
         # views
         self.duplicates = DuplicatesView(self.thumbnails, level=self.settings.default_level,
                                          threshold=self.settings.similar_threshold)
-        self.search_view = SearchView(self.thumbnails)
-        self.tags_view = TagsView(self.thumbnails)
+        self.search_view = SearchView(self.thumbnails, self.settings.thumbnail_size)
+        self.tags_view = TagsView(self.thumbnails, self.settings.thumbnail_size)
         self.folders_view = FoldersView()
         self.empty_state = EmptyState()
         self.stack = QStackedWidget()
@@ -233,11 +233,13 @@ class MainWindow(QMainWindow):
         n = len(members)
         size = sum(m.size for m in members)
         names = "\n".join(f"  {m.path}" for m in members[:10]) + ("\n  …" if n > 10 else "")
-        text = (f"Move {n} file{'s' * (n != 1)} ({size / 1e6:.1f} MB) to the trash?\n\n{names}\n\n"
+        group = self.duplicates.current_group()
+        shots = "These are other shots of the scene, not copies of the one kept.\n\n" \
+            if group is not None and group.level == "similar" else ""
+        text = (f"Move {n} file{'s' * (n != 1)} ({human_size(size)}) to the trash?\n\n{shots}{names}\n\n"
                 "You can undo this with Ctrl+Z.")
         self.last_confirmation = text
         if self.confirm(self, "Move to trash", text):
-            group = self.duplicates.current_group()
             self.client.trash([m.path for m in members], group=[m.path for m in group.members] if group else ())
         else:
             self.status_text.setText("Nothing was moved.")
@@ -251,9 +253,9 @@ class MainWindow(QMainWindow):
         dialog = SettingsDialog(self.settings, self)
         if dialog.exec() == SettingsDialog.DialogCode.Accepted:
             changed = dialog.apply()
-            if changed:
-                self.status_text.setText("Settings saved" + (
-                    "; model and device changes apply at next start" if {"model", "device"} & set(changed) else ""))
+            if changed:  # the worker, the views and the watcher read them when mgdesk starts
+                labels = ", ".join(BY_NAME[name].label for name in changed)
+                self.status_text.setText(f"Settings saved ({labels}): they apply when mgdesk next starts")
 
     # -- worker results
     @Slot(object)

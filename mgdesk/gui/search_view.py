@@ -19,11 +19,11 @@ IMAGE_FILTER = "Images (*.jpg *.jpeg *.png *.webp *.heic *.heif *.tif *.tiff *.b
 class SearchView(QWidget):
     searchRequested = Signal(str)
 
-    def __init__(self, thumbnails: ThumbnailLoader, parent=None) -> None:
+    def __init__(self, thumbnails: ThumbnailLoader, thumbnail_size: int = 160, parent=None) -> None:
         super().__init__(parent)
         self.setAcceptDrops(True)
         self.query_path: str | None = None
-        self.model = PhotoItemModel(thumbnails, size=160, parent=self)
+        self.model = PhotoItemModel(thumbnails, size=thumbnail_size, parent=self)
         self.grid = PhotoGrid(self.model)
         self.grid.findSimilar.connect(self.search)
         self.query_thumb = QLabel()

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFormLayout, QLineEdit,
-                               QSpinBox, QWidget)
+from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFormLayout, QLabel,
+                               QLineEdit, QSpinBox, QWidget)
 
 from mgdesk.gui.settings import OPTIONS, Settings
 
@@ -38,10 +38,34 @@ class SettingsDialog(QDialog):
             editor.setObjectName(option.name)
             self.editors[option.name] = editor
             form.addRow(option.label, editor)
+        self.problem = QLabel()
+        self.problem.setWordWrap(True)
+        self.problem.setStyleSheet("color:#c0392b;")
+        self.problem.hide()
+        form.addRow(self.problem)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         form.addRow(buttons)
+
+    def accept(self) -> None:
+        """Free-text settings that mgdesk would not understand are not saved: it says why instead
+        (a mistyped keep-best rule would otherwise fall back to the default order unseen)."""
+        problem = self.problems()
+        if problem:
+            self.problem.setText(problem)
+            self.problem.show()
+            return
+        super().accept()
+
+    def problems(self) -> str:
+        from mgdesk.core.keepbest import KeepRules
+        order = tuple(r.strip() for r in self.values()["keep_best_rules"].split(",") if r.strip())
+        try:
+            KeepRules(order=order)
+        except ValueError as exc:
+            return f"Keep-best rules: {exc}"
+        return ""
 
     def values(self) -> dict:
         out = {}

@@ -18,7 +18,7 @@ class TagsView(QWidget):
     tagRequested = Signal(str)
     albumRequested = Signal(str)
 
-    def __init__(self, thumbnails: ThumbnailLoader, parent=None) -> None:
+    def __init__(self, thumbnails: ThumbnailLoader, thumbnail_size: int = 140, parent=None) -> None:
         super().__init__(parent)
         self.tag_model = TagItemModel(self)
         self.table = QTableView()
@@ -30,7 +30,7 @@ class TagsView(QWidget):
         self.table.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
         self.table.selectionModel().selectionChanged.connect(self._on_tag)
 
-        self.photos = PhotoItemModel(thumbnails, size=140, parent=self)
+        self.photos = PhotoItemModel(thumbnails, size=thumbnail_size, parent=self)
         self.grid = PhotoGrid(self.photos)
         self.grid_title = QLabel("Pick a tag to see its photos")
 
@@ -86,7 +86,7 @@ class TagsView(QWidget):
     @Slot(object)
     def show_album_tags(self, result: AlbumTagsResult) -> None:
         if not result.tags:
-            text = "no dominant tags (too few tagged photos directly in this folder)"
+            text = "no dominant tags (no tag is on enough of the photos directly in this folder)"
         else:
             text = ", ".join(f"{label} ({share:.0%})" if share <= 1 else f"{label} ({share:g})"
                              for label, share in result.tags[:8])

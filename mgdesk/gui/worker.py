@@ -38,6 +38,7 @@ class MemberInfo:
     format: str = ""
     captured: str | None = None
     camera: str | None = None
+    modified: str | None = None
 
     @property
     def name(self) -> str:
@@ -217,6 +218,7 @@ def _member(m: Any) -> MemberInfo:
         format=str(_get(m, "format", "") or ""),
         captured=_get(m, "captured"),
         camera=_get(m, "camera"),
+        modified=_get(m, "modified"),
     )
 
 
@@ -395,21 +397,25 @@ class LibraryWorker(QObject):
             self._cancel.clear()  # a cancel stops this scan, not the next watch-triggered one
         errors = _get(report, "errors", 0)
         n_errors = len(errors) if isinstance(errors, (list, tuple, set, dict)) else int(errors or 0)
-        summary = str(_get(report, "summary", "") or "") or self._summary(report)
+        summary = str(_get(report, "summary", "") or "") or self._summary(report, len(self.library.errors()))
         for root in roots:
             self._pending.pop(root, None)
         self.scanFinished.emit(ScanDone(tuple(roots), summary, cancelled, n_errors, source))
         self.refreshFolders()
 
     @staticmethod
-    def _summary(report: Any) -> str:
+    def _summary(report: Any, unreadable: int) -> str:
+        """What the scan found; the unreadable files are all the library's, as the Folders view
+        lists them (a file that failed before and did not change is "unchanged" to the scan)."""
         parts = []
-        for name in ("new", "changed", "moved", "removed", "unchanged", "errors"):
+        for name in ("new", "changed", "moved", "removed", "unchanged"):
             value = _get(report, name, None)
             if value is None:
                 continue
             n = len(value) if isinstance(value, (list, tuple, set, dict)) else value
             parts.append(f"{n} {name}")
+        if unreadable:
+            parts.append(f"{unreadable} cannot be read (see Folders)")
         return ", ".join(parts) or "Scan finished"
 
     @Slot(object)

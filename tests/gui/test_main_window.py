@@ -8,6 +8,7 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer
 
+from mgdesk.core.sizes import human_size
 from mgdesk.gui.worker import GroupInfo
 
 PHOTOS = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "photos"
@@ -79,12 +80,12 @@ def test_a_corrupt_file_shows_as_an_error_in_the_folders_view(qtbot, scanned, ph
 def test_a_trashed_copy_comes_back_on_undo(qtbot, wait_for, scanned, photo_folder):
     asked = accept_and_record(scanned)
     copy = photo_folder / "edited_copy.jpg"
-    size_mb = copy.stat().st_size / 1e6
+    shown = human_size(copy.stat().st_size)
     scanned.duplicates.list.setFocus()
     with wait_for(scanned.client.worker.actionDone, timeout=60_000):
         qtbot.keyClick(scanned.duplicates.list, Qt.Key.Key_Delete)  # trash the unchecked member
     assert len(asked) == 1
-    assert "Move 1 file" in asked[0] and f"{size_mb:.1f} MB" in asked[0]
+    assert "Move 1 file" in asked[0] and f"({shown})" in asked[0] and "other shots" not in asked[0]
     assert not copy.exists()
     assert (photo_folder / BASES[0]).exists()
     with wait_for(scanned.client.worker.actionDone, timeout=60_000) as undone:
@@ -323,3 +324,68 @@ def test_cancel_stops_a_grouping_keeps_the_groups_shown_and_not_the_next_scan(qt
     with wait_for(scanned.client.worker.scanFinished, timeout=300_000) as done:
         scanned.rescan()
     assert not done.payload.cancelled
+
+
+def test_the_window_with_a_group_shown_fits_a_1366_by_768_laptop_screen(qtbot, scanned):
+    assert scanned.duplicates.current_group() is not None  # the widest state: a group and its buttons
+    scanned.resize(1366, 768)
+    qtbot.wait(50)
+    assert scanned.width() <= 1366 and scanned.height() <= 768, scanned.size()
+
+
+def test_every_card_says_what_its_photo_is_and_the_suggested_keeper_comes_first(scanned):
+    cards = scanned.duplicates.compare.cards
+    assert cards[0].member.keep and cards[0].reason.text().startswith("Suggested")
+    copy = next(c for c in cards if c.member.name == "edited_copy.jpg")
+    assert copy.reason.text() == f"duplicate of {BASES[0]}"
+    assert "Modified" in copy.values and "Similarity" not in copy.values  # at the copy level
+    assert copy.values["Modified"].text()[:4].isdigit()
+
+
+def test_a_new_level_shows_no_groups_of_the_old_one_while_it_is_found(qtbot, wait_for, scanned):
+    view = scanned.duplicates
+    assert view.model.rowCount() == 1
+    with wait_for(scanned.client.worker.groupsReady) as similar:
+        view.level.setCurrentText("similar")
+        assert view.model.rowCount() == 0 and view.compare.group is None  # at once, before the answer
+        assert view.empty.isVisibleTo(view) and view.empty.text().startswith("Finding similar groups")
+        assert not view.trash_button.isEnabled() and not view.keep_button.isEnabled()
+        assert view.keep_button.text() == "Keep suggested shot, trash others"  # other shots, not copies
+    assert similar.payload.level == "similar"
+    qtbot.waitUntil(lambda: view.model.rowCount() > 0 or view.empty.text().startswith("No "), timeout=60_000)
+
+
+def test_the_scan_summary_counts_the_unreadable_files_the_folders_view_lists(qtbot, wait_for, window, photo_folder):
+    with wait_for(window.client.worker.scanFinished):
+        window.add_folder(str(photo_folder))
+    qtbot.waitUntil(lambda: "cannot be read" in window.status_text.text(), timeout=60_000)
+    assert "1 cannot be read (see Folders)" in window.status_text.text()  # corrupt.jpg
+    with wait_for(window.client.worker.scanFinished):
+        window.rescan()  # nothing changed: it is still unreadable, and still counted
+    qtbot.waitUntil(lambda: "unchanged" in window.status_text.text(), timeout=60_000)
+    assert "1 cannot be read" in window.status_text.text()
+
+
+def test_settings_refuse_a_mistyped_keep_rule_and_say_why(window):
+    from mgdesk.gui.settings_dialog import SettingsDialog
+
+    dialog = SettingsDialog(window.settings, window)
+    dialog.editors["keep_best_rules"].setText("resolution, sise")
+    dialog.accept()
+    assert dialog.result() != SettingsDialog.DialogCode.Accepted
+    assert "sise" in dialog.problem.text() and dialog.problem.isVisibleTo(dialog)
+    dialog.editors["keep_best_rules"].setText("resolution, file_size")
+    dialog.accept()
+    assert dialog.result() == SettingsDialog.DialogCode.Accepted
+
+
+def test_the_thumbnail_size_setting_sizes_the_search_and_tag_grids(qtbot, settings, library_factory):
+    from mgdesk.gui.main_window import MainWindow
+
+    settings.set("thumbnail_size", 220)
+    win = MainWindow(settings=settings, library_factory=library_factory, scan_on_start=False)
+    qtbot.addWidget(win)
+    try:
+        assert win.search_view.model.thumbnail_size == 220 and win.tags_view.photos.thumbnail_size == 220
+    finally:
+        win.close()
