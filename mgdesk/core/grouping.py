@@ -903,7 +903,7 @@ class _Context:
         across their groups is known to fail (then the pass most often stops before it)."""
         if self._pool is None:
             return
-        running = sum(not f.done() for f in self._ahead.values())
+        running = self._running()
         self._ahead_next = max(self._ahead_next, start)  # cands[start - 1] is the pass's own
         while running < 2 * self._workers and self._ahead_next < len(cands):
             _, a, b = cands[self._ahead_next]
@@ -917,6 +917,10 @@ class _Context:
                     any(self.links.get((x, y) if x < y else (y, x)) is False for x in ma for y in mb):
                 continue
             running += self._start_verifying([(a, b)])
+
+    def _running(self) -> int:
+        """Pairs being verified ahead right now (not those done and waiting to be asked for)."""
+        return sum(not f.done() for f in self._ahead.values())
 
     def _start_verifying(self, pairs: list[tuple[int, int]]) -> int:
         """Start verifying pairs on the verifying threads (when they run) whose verdicts are not
@@ -1195,12 +1199,23 @@ class _Context:
             return m if not apart else min(m, -1.0)
 
         heap: list[tuple[float, int, int]] = []
-        for u, nb in neighbours.items():
-            for v in nb:
-                if u < v:
-                    m = link(u, v)
-                    if m is not None and m >= 0:
-                        heap.append((-m, u, v))
+        # every capture is its own unit yet: the pairs ahead whose merge hangs on geometry (not
+        # known, and not alike enough on likeness alone) are verified on the other cores meanwhile,
+        # their first probe only (the others are asked only if it shows a shared scene)
+        first = [(u, v) for u, nb in neighbours.items() for v in nb if u < v]
+        ahead = 0
+        with self._verifying_ahead():
+            for i, (u, v) in enumerate(first):
+                ahead = max(ahead, i + 1)
+                while self._pool is not None and ahead < len(first) and self._running() < 2 * self._workers:
+                    c, d = first[ahead]
+                    ahead += 1
+                    got = capture_score(c, d)
+                    if got is not None and not got[2] and got[0] < cfg.similar_cosine:
+                        self._start_verifying(probes(c, d)[:1])
+                m = link(u, v)
+                if m is not None and m >= 0:
+                    heap.append((-m, u, v))
         heapq.heapify(heap)
         nxt = len(captures)
         while heap:
