@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -52,8 +53,10 @@ def test_dupes_json_lists_groups_with_path_score_keep_and_reason(library, capsys
     assert group["level"] == "exact"
     assert {Path(m["path"]).name for m in group["members"]} == {SAMPLE[0], "copy.jpg"}
     for m in group["members"]:
-        assert set(m) >= {"path", "score", "keep", "reason"}
+        assert set(m) >= {"path", "score", "keep", "reason", "modified"}
         assert isinstance(m["keep"], bool) and isinstance(m["score"], float) and m["reason"]
+        written = datetime.fromtimestamp(os.stat(m["path"]).st_mtime).isoformat(timespec="seconds")
+        assert m["modified"] == written  # local time, as the file manager shows it
     assert sum(m["keep"] for m in group["members"]) == 1
 
 

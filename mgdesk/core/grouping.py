@@ -60,7 +60,8 @@ _FINER = 1.25
 _CLOSER = 4.0
 #: threads that extract local features ahead of the copy pass (at most; one per core)
 _EXTRACT_WORKERS = 8
-#: threads that verify pairs ahead of the copy pass (at most; one per core)
+#: threads that verify pairs ahead of the copy pass and the similar level's first merges (at
+#: most; one per core)
 _VERIFY_WORKERS = 8
 #: fewer photos to extract than this are left to the copy pass itself (no pool to start)
 _PREFETCH_MIN = 8
@@ -368,7 +369,7 @@ class _Context:
             getattr(self.verifier, "max_keypoints", "")))
         self.features: OrderedDict[int, LocalFeatures | None] = OrderedDict()
         self._features_lock = threading.Lock()  # the verifying threads share self.features
-        # pairs being verified ahead of the copy pass, on other cores (see _verify_ahead)
+        # pairs being verified ahead, on other cores (see _verifying_ahead)
         self._ahead: dict[tuple[int, int], Future] = {}
         self._ahead_next = 0
         self._pool: ThreadPoolExecutor | None = None
@@ -859,8 +860,9 @@ class _Context:
 
     @contextmanager
     def _verifying_ahead(self) -> Iterator[None]:
-        """Threads, one per core, that verify pairs ahead of the greedy pass (_verify_ahead)
-        while it runs; none with one core, or with no photos to read."""
+        """Threads, one per core, that verify the pairs _start_verifying is given (by the copy
+        pass, _verify_ahead, and the similar level's first merges) while the caller goes on;
+        none with one core, or with no photos to read. verdict() takes their answers."""
         workers = min(_VERIFY_WORKERS, _cores())
         if workers < 2 or not self.paths:
             yield
