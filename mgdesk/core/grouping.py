@@ -1208,6 +1208,9 @@ class _Context:
         ahead = 0
         with self._verifying_ahead():
             for i, (u, v) in enumerate(first):
+                self._check_cancel()
+                if i % 50 == 0:
+                    self._report("scenes", i, len(first))
                 ahead = max(ahead, i + 1)
                 while self._pool is not None and ahead < len(first) and self._running() < 2 * self._workers:
                     c, d = first[ahead]
@@ -1218,6 +1221,7 @@ class _Context:
                 m = link(u, v)
                 if m is not None and m >= 0:
                     heap.append((-m, u, v))
+        self._report("scenes", len(first), len(first))
         heapq.heapify(heap)
         nxt = len(captures)
         while heap:

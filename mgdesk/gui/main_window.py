@@ -287,7 +287,8 @@ class MainWindow(QMainWindow):
             widget.show()
 
     _GROUPING_STAGES = {"candidates": "Finding look-alike photos", "features": "Reading local features",
-                        "verify": "Verifying pairs", "groups": "Listing groups"}
+                        "verify": "Verifying pairs", "scenes": "Comparing the scenes of similar shots",
+                        "groups": "Listing groups"}
 
     @Slot(object)
     def _on_grouping_progress(self, p: GroupingStep) -> None:

@@ -537,3 +537,14 @@ def test_a_thumbnail_is_no_witness_for_a_subject_that_moved_between_two_frames(t
     vecs = np.stack([unit([1, 0.01 * i, 0]) for i in (1, 2, 3)])
     groups = find_groups([1, 2, 3], vecs, "copy", image_paths=paths, verifier=verifier)
     assert not any({2, 3} <= set(g.members) for g in groups)
+
+
+def test_the_similar_level_reports_how_far_its_scene_comparison_is():
+    # the merges of captures are most of a first similar grouping: its progress must show them
+    names = ["g0001_orig.jpg", "g0001_color.jpg", "g0003_orig.jpg", "g0005_orig.jpg"]
+    paths = {i: str(DEV / n) for i, n in enumerate(names, 1)}
+    vecs = np.stack([unit([1, 0.01, 0]), unit([1, 0, 0.01]), unit([1, 0.5, 0.5]), unit([1, -0.5, 0.5])])
+    steps = []
+    find_groups(list(paths), vecs, "similar", image_paths=paths, progress=steps.append)
+    scenes = [(s.done, s.total) for s in steps if s.stage == "scenes"]
+    assert scenes and scenes[-1][0] == scenes[-1][1] > 0, [s.stage for s in steps]
