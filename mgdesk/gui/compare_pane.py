@@ -150,8 +150,9 @@ class ComparePane(QWidget):
         thumbnails.failed.connect(self._on_failed)
 
     def set_group(self, group: GroupInfo | None) -> None:
-        for card in self.cards:
-            card.setParent(None)
+        for card in self.cards:  # not setParent(None): that makes each card a window of its own,
+            self.row.removeWidget(card)  # which took the focus from the keyboard review
+            card.hide()
             card.deleteLater()
         self.cards = []
         while self.row.count():
