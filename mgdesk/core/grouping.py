@@ -456,19 +456,26 @@ class _Context:
         key = (a, b) if a < b else (b, a)
         if key in self.verdicts:
             return self.verdicts[key]
-        ck = None
-        if self.cache is not None and self.keys is not None and a in self.keys and b in self.keys:
-            ck = verdict_key(self.keys[a], self.keys[b])
-            cached = self.cache.get(ck)
+        ck = self._cache_key(a, b)
+        ahead = self._ahead.pop(key, None)  # started ahead, or found cached by the look-ahead
+        if ahead is not None:
+            v, keep = ahead.result()
+        else:
+            cached = self.cache.get(ck) if ck is not None else None
             if cached is not None:
                 self.verdicts[key] = cached
                 return cached
-        ahead = self._ahead.pop(key, None)
-        v, keep = ahead.result() if ahead is not None else self._verify(key)
+            v, keep = self._verify(key)
         if keep and ck is not None:
             self.cache.put(ck, v)
         self.verdicts[key] = v
         return v
+
+    def _cache_key(self, a: int, b: int) -> str | None:
+        """The verdict cache's key of a pair (by content); None without a cache or content keys."""
+        if self.cache is None or self.keys is None or a not in self.keys or b not in self.keys:
+            return None
+        return verdict_key(self.keys[a], self.keys[b])
 
     def _verify(self, key: tuple[int, int]) -> tuple[Verdict, bool]:
         """The verifier's verdict on a pair, and whether it may be kept (a photo unreadable now,
@@ -768,8 +775,8 @@ class _Context:
                 continue
             # a cached verdict needs no features; it is not taken into self.verdicts here,
             # which holds only the pairs the run asks about (keep-best averages over those)
-            if self.cache is not None and \
-                    self.cache.get(verdict_key(self.keys[a], self.keys[b])) is not None:
+            ck = self._cache_key(a, b)
+            if ck is not None and self.cache.get(ck) is not None:
                 continue
             for x in key:
                 if x in self.paths:
@@ -844,13 +851,8 @@ class _Context:
     def _link_step(self, a: int, b: int, cluster_of: dict[int, int], members: dict[int, list[int]]) -> None:
         """One step of the greedy pass: merge the groups of a and b if _mergeable."""
         ca, cb = cluster_of.get(a), cluster_of.get(b)
-        if ca is not None and ca == cb:
-            return
-        ma = members[ca] if ca is not None else [a]
-        mb = members[cb] if cb is not None else [b]
-        if len(ma) + len(mb) > self.cfg.max_group_size:
-            return
-        if not self._mergeable(ma, mb, a, b):
+        ma, mb = self._to_merge(a, b, cluster_of, members)
+        if not ma or not self._mergeable(ma, mb, a, b):
             return
         new = ma + mb
         cid = ca if ca is not None else (cb if cb is not None else a)
@@ -860,6 +862,17 @@ class _Context:
         members[cid] = new
         for x in new:
             cluster_of[x] = cid
+
+    def _to_merge(self, a: int, b: int, cluster_of: dict[int, int], members: dict[int, list[int]]
+                  ) -> tuple[list[int], list[int]]:
+        """The groups of a and b as the pass would try to merge them; ([], []) when it would not
+        try (one group already, or too large together)."""
+        ca, cb = cluster_of.get(a), cluster_of.get(b)
+        if ca is not None and ca == cb:
+            return [], []
+        ma = members[ca] if ca is not None else [a]
+        mb = members[cb] if cb is not None else [b]
+        return ([], []) if len(ma) + len(mb) > self.cfg.max_group_size else (ma, mb)
 
     @contextmanager
     def _verifying_ahead(self) -> Iterator[None]:
@@ -892,9 +905,9 @@ class _Context:
                 if fut.cancelled() or fut.exception() is not None:
                     continue
                 v, keep = fut.result()
-                if keep and self.cache is not None and self.keys is not None \
-                        and a in self.keys and b in self.keys:
-                    self.cache.put(verdict_key(self.keys[a], self.keys[b]), v)
+                ck = self._cache_key(a, b)
+                if keep and ck is not None:
+                    self.cache.put(ck, v)
 
     def _verify_ahead(self, cands: list[tuple[float, int, int]], start: int,
                       cluster_of: dict[int, int], members: dict[int, list[int]]) -> None:
@@ -917,12 +930,8 @@ class _Context:
         while running < 2 * self._workers and self._ahead_next < horizon:
             _, a, b = cands[self._ahead_next]
             self._ahead_next += 1
-            ca, cb = cluster_of.get(a), cluster_of.get(b)
-            if (ca is not None and ca == cb) or not self._verifiable(a, b):
-                continue
-            ma = members[ca] if ca is not None else [a]
-            mb = members[cb] if cb is not None else [b]
-            if len(ma) + len(mb) > self.cfg.max_group_size or \
+            ma, mb = self._to_merge(a, b, cluster_of, members)
+            if not ma or not self._verifiable(a, b) or \
                     any(self.links.get((x, y) if x < y else (y, x)) is False for x in ma for y in mb):
                 continue
             running += self._start_verifying([(a, b)])
@@ -936,7 +945,8 @@ class _Context:
 
     def _start_verifying(self, pairs: list[tuple[int, int]]) -> int:
         """Start verifying pairs on the verifying threads (when they run) whose verdicts are not
-        known yet, in memory or cached; how many were started."""
+        known yet; how many were started. A cached verdict found on the way is kept as a done
+        answer, so verdict() does not read it again."""
         if self._pool is None:
             return 0
         started = 0
@@ -944,8 +954,11 @@ class _Context:
             key = (a, b) if a < b else (b, a)
             if key in self.links or key in self.verdicts or key in self._ahead:
                 continue
-            if self.cache is not None and self.keys is not None and a in self.keys and b in self.keys \
-                    and self.cache.get(verdict_key(self.keys[a], self.keys[b])) is not None:
+            ck = self._cache_key(a, b)
+            cached = self.cache.get(ck) if ck is not None else None
+            if cached is not None:
+                self._ahead[key] = known = Future()
+                known.set_result((cached, False))  # False: it is stored already
                 continue
             self._ahead[key] = future = self._pool.submit(self._verify, key)
             self._in_flight.append(future)

@@ -257,9 +257,8 @@ class DuplicatesView(QWidget):
         self.trash_button.setEnabled(can_trash)
         self.keep_button.setEnabled(bool(group))
         self.keep_all_button.setEnabled(bool(group))
-        if group:
-            size = sum(m.size for m in others)
-            self.trash_button.setText(f"Trash {len(others)} unchecked ({human_size(size)})")
+        self.trash_button.setText(f"Trash {len(others)} unchecked ({human_size(sum(m.size for m in others))})"
+                                  if group else "Trash unchecked")
 
     @Slot(str)
     def _on_level(self, level: str) -> None:
@@ -267,12 +266,10 @@ class DuplicatesView(QWidget):
         (acting on them meanwhile would act on what is no longer shown)."""
         self.slider.setEnabled(level == "similar")
         self._name_keep_button()
-        self._waiting, self._cancelled = True, False
         self.model.set_groups([])
         self.compare.set_group(None)
         self.summary.setText("Finding groups…")
         self._update_buttons()
-        self._update_empty()
         self._emit_regroup()
 
     def _name_keep_button(self) -> None:
@@ -290,6 +287,9 @@ class DuplicatesView(QWidget):
 
     @Slot()
     def _emit_regroup(self) -> None:
+        if self.model.rowCount() == 0:  # nothing shown: until the answer, it is "not yet"
+            self._waiting, self._cancelled = True, False
+            self._update_empty()
         self.regroupRequested.emit(self.level.currentText(), self.threshold)
 
 

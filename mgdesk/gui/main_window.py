@@ -212,7 +212,7 @@ class MainWindow(QMainWindow):
         self.client.groups(level, threshold)
 
     def refresh_results(self) -> None:
-        self.client.groups(self.duplicates.level.currentText(), self.duplicates.threshold)
+        self.duplicates.request_groups()  # through the view, which knows what an empty list means meanwhile
         self.client.tags()
 
     @Slot(str)

@@ -59,6 +59,11 @@ OPTIONS: tuple[Option, ...] = (
 BY_NAME = {o.name: o for o in OPTIONS}
 
 
+def rule_names(text: str) -> tuple[str, ...]:
+    """The keep-best rule names of the setting's text (comma separated)."""
+    return tuple(r.strip() for r in str(text).split(",") if r.strip())
+
+
 def settings_path() -> Path:
     return paths.config_dir() / "settings.json"
 
@@ -126,7 +131,7 @@ class Settings:
         """The keep-best rules as the engine takes them; an unknown rule name falls back to the default."""
         from mgdesk.core.keepbest import KeepRules
 
-        order = tuple(r.strip() for r in str(self.values["keep_best_rules"]).split(",") if r.strip())
+        order = rule_names(self.values["keep_best_rules"])
         folders = tuple(p.strip() for p in str(self.values.get("preferred_folders", "")).split(";") if p.strip())
         try:
             return KeepRules(order=order, preferred_folders=folders)

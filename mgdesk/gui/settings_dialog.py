@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFormLayout, QLabel,
                                QLineEdit, QSpinBox, QWidget)
 
-from mgdesk.gui.settings import OPTIONS, Settings
+from mgdesk.gui.settings import OPTIONS, Settings, rule_names
 
 
 class SettingsDialog(QDialog):
@@ -60,9 +60,8 @@ class SettingsDialog(QDialog):
 
     def problems(self) -> str:
         from mgdesk.core.keepbest import KeepRules
-        order = tuple(r.strip() for r in self.values()["keep_best_rules"].split(",") if r.strip())
         try:
-            KeepRules(order=order)
+            KeepRules(order=rule_names(self.values()["keep_best_rules"]))
         except ValueError as exc:
             return f"Keep-best rules: {exc}"
         return ""

@@ -350,6 +350,7 @@ def test_a_new_level_shows_no_groups_of_the_old_one_while_it_is_found(qtbot, wai
         assert view.model.rowCount() == 0 and view.compare.group is None  # at once, before the answer
         assert view.empty.isVisibleTo(view) and view.empty.text().startswith("Finding similar groups")
         assert not view.trash_button.isEnabled() and not view.keep_button.isEnabled()
+        assert view.trash_button.text() == "Trash unchecked"  # no count left from the group before
         assert view.keep_button.text() == "Keep suggested shot, trash others"  # other shots, not copies
     assert similar.payload.level == "similar"
     qtbot.waitUntil(lambda: view.model.rowCount() > 0 or view.empty.text().startswith("No "), timeout=60_000)
@@ -389,3 +390,12 @@ def test_the_thumbnail_size_setting_sizes_the_search_and_tag_grids(qtbot, settin
         assert win.search_view.model.thumbnail_size == 220 and win.tags_view.photos.thumbnail_size == 220
     finally:
         win.close()
+
+
+def test_a_regroup_into_an_empty_list_says_it_is_finding_groups_until_the_answer(qtbot, wait_for, window):
+    view = window.duplicates
+    qtbot.waitUntil(lambda: view.empty.text().startswith("No duplicate groups"), timeout=60_000)
+    with wait_for(window.client.worker.groupsReady):
+        window.refresh_results()  # as after a scan: the first grouping of new photos takes a while
+        assert view.empty.text().startswith("Finding copy groups"), view.empty.text()
+    qtbot.waitUntil(lambda: view.empty.text().startswith("No duplicate groups"), timeout=60_000)
