@@ -217,11 +217,25 @@ def cmd_trash(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def cmd_not_duplicates(args: argparse.Namespace) -> int:
+    """The user's word that photos are not copies of each other: they never share a group again."""
+    if len(args.paths) < 2:
+        raise CliError("give at least two photos that are not duplicates of each other")
+    with _library(args) as lib:
+        action = lib.keep_all(args.paths)
+    print(f"marked {len(action.items)} photos as not duplicates of each other; `mgdesk undo` takes it back")
+    return 0
+
+
 def cmd_undo(args: argparse.Namespace) -> int:
+    from mgdesk.core.store import NOT_DUPLICATE
     with _library(args) as lib:
         action = lib.undo()
     if action is None:
         print("nothing to undo")
+        return 0
+    if action.kind == NOT_DUPLICATE:
+        print(f"undid 'not duplicates' for {len(action.items)} photos: they may be grouped again")
         return 0
     restored = [i for i in action.items if i.undone]
     print(f"restored {len(restored)} file(s)")
@@ -393,7 +407,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("paths", nargs="+", metavar="PATH")
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     p.add_argument("--to", metavar="FOLDER", help="move into this folder instead of the trash")
-    command("undo", cmd_undo, "undo the last trash/move")
+    p = command("not-duplicates", cmd_not_duplicates,
+                "mark photos as not duplicates of each other (never grouped again; undoable)")
+    p.add_argument("paths", nargs="+", metavar="PATH")
+    command("undo", cmd_undo, "undo the last action (trash, move or not-duplicates)")
     command("status", cmd_status, "library status", json_flag=True)
     command("errors", cmd_errors, "files that could not be read", json_flag=True)
     p = command("models", cmd_models, "list models, or import a MultiGrain ResNet-50 checkpoint", json_flag=True)

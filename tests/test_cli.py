@@ -113,6 +113,29 @@ def test_trash_then_undo_puts_the_file_back(library, capsys):
     assert code == 0 and target.exists() and "restored 1" in out
 
 
+def test_not_duplicates_is_remembered_and_undone_like_any_action(library, capsys):
+    db, folder = library
+    a, b = str(folder / SAMPLE[1]), str(folder / SAMPLE[2])
+    code, out, _ = run(capsys, "not-duplicates", a, b, "--db", str(db))
+    assert code == 0 and "marked 2 photos" in out
+    with Library(db) as lib:
+        assert lib.repo.not_duplicate_count() == 1
+    code, out, _ = run(capsys, "undo", "--db", str(db))
+    assert code == 0 and "undid 'not duplicates' for 2 photos" in out
+    with Library(db) as lib:
+        assert lib.repo.not_duplicate_count() == 0
+
+
+@pytest.mark.parametrize("paths, message", [((SAMPLE[1],), "at least two photos"),
+                                            ((SAMPLE[0], "copy.jpg"), "byte for byte"),
+                                            ((SAMPLE[1], "nowhere.jpg"), "not in the library")])
+def test_not_duplicates_of_fewer_than_two_photos_or_one_content_is_a_one_line_error(library, capsys, paths,
+                                                                                      message):
+    db, folder = library
+    code, out, err = run(capsys, "not-duplicates", *(str(folder / p) for p in paths), "--db", str(db))
+    assert code == 1 and message in err and len(err.strip().splitlines()) == 1
+
+
 def test_trash_refuses_to_remove_the_last_copy(library, capsys):
     db, folder = library
     code, _, err = run(capsys, "trash", str(folder / "copy.jpg"), str(folder / SAMPLE[0]), "--db", str(db), "--yes")

@@ -111,8 +111,14 @@ def check_not_whole_group(paths: Sequence[Path], groups: Iterable[Iterable[str |
         members = {os.path.abspath(os.fspath(m)) for m in group}
         if not members & removing:
             continue
-        left = [m for m in members - removing if os.path.exists(m)]
+        staying = members - removing
+        left = [m for m in staying if os.path.exists(m)]
         if not left:
+            if staying:  # the user did keep one, but it left its place since the group was listed
+                names = ", ".join(sorted(os.path.basename(m) for m in staying))
+                raise WholeGroupError(f"refusing: the copy that would stay ({names}) is no longer where it was "
+                                      "(moved, renamed or deleted since the groups were listed); nothing was "
+                                      "moved. Rescan, then choose again")
             names = ", ".join(sorted(os.path.basename(m) for m in members))
             raise WholeGroupError(f"refusing to remove every copy of one photo ({names}); keep at least one")
 
@@ -258,6 +264,8 @@ def undo_last(repo: Repository) -> ActionRecord | None:
     action = repo.last_undoable_action()
     if action is None:
         return None
+    if action.kind not in ("trash", "move"):
+        raise ActionError(f"the last action ({action.kind}) moved no files; undo it through the Library")
     if action.kind == "trash" and os.name == "nt":
         raise RestoreNotSupported("restoring from the Windows Recycle Bin is not supported: use "
                                   "'Restore' in the Recycle Bin for: "

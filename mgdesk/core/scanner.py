@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 
 PARTIAL_BYTES = 64 * 1024
 HASH_CHUNK = 1024 * 1024
+WALK_REPORT_EVERY = 200  # files found between two progress reports while listing the folders
 
 # Folders that never hold the user's photos: VCS, NAS thumbnails, OS trash and indexes.
 SYSTEM_FOLDERS = frozenset({
@@ -303,8 +304,16 @@ class Scanner:
         if progress:
             progress(ScanProgress("walk", 0, 0, roots[0] if roots else None, 0.0))
         walk_errors: list[tuple[str, str]] = []
-        found = list(walk(roots, include=self.include, exclude=self.exclude, skip_hidden=self.skip_hidden,
-                          errors=walk_errors))
+        found: list[FoundFile] = []
+        for f in walk(roots, include=self.include, exclude=self.exclude, skip_hidden=self.skip_hidden,
+                      errors=walk_errors):  # listing a large library over a network takes a while: say so
+            found.append(f)
+            if len(found) % WALK_REPORT_EVERY == 0:
+                if progress:
+                    progress(ScanProgress("walk", len(found), 0, f.path, 0.0))
+                if cancel is not None and cancel.is_set():
+                    report.cancelled = True  # nothing is marked removed from a partial listing
+                    break
         found_paths = {f.path for f in found}
         # a folder that cannot be listed now (permissions, a disk gone) hides its photos: they
         # are not removed; a name that is not UTF-8 cannot be kept

@@ -27,7 +27,7 @@ from mgdesk import paths
 from mgdesk.core import actions, tags as tagmod
 from mgdesk.core.keepbest import Edits, MemberInfo
 from mgdesk.core.scanner import EmbedderLike, ScanProgress, ScanReport, Scanner
-from mgdesk.core.store import ActionRecord, FileRecord, FileStatus, Repository, ScanRecord, connect
+from mgdesk.core.store import NOT_DUPLICATE, ActionRecord, FileRecord, FileStatus, Repository, ScanRecord, connect
 
 log = logging.getLogger(__name__)
 
@@ -588,7 +588,16 @@ class Library:
                         f"{os.path.basename(d['path'])} was removed earlier (undo that to bring it back)")
 
     def undo(self) -> ActionRecord | None:
-        """Undo the last trash/move: files go back to their original paths (never clobbering)."""
+        """Undo the last action: a trash/move puts the files back at their original paths (never
+        clobbering); a "not duplicates" lets its photos be grouped again."""
+        last = self.repo.last_undoable_action()
+        if last is not None and last.kind == NOT_DUPLICATE:
+            with self.repo.transaction():
+                self.repo.forget_not_duplicates(last.id)
+                for item in last.items:
+                    self.repo.mark_item(item.id, undone=1)
+                self.repo.set_action_state(last.id, "undone")
+            return self.repo.action(last.id)
         try:
             action = actions.undo_last(self.repo)
         except actions.ActionError as e:
@@ -606,25 +615,28 @@ class Library:
             self._sync_index(restored, [])
         return action
 
-    def keep_all(self, group: GroupView | Iterable[str | Path]) -> int:
-        """'These are not duplicates': remember it for every pair (by content, survives moves)."""
+    def keep_all(self, group: GroupView | Iterable[str | Path]) -> ActionRecord:
+        """'These are not duplicates': remembered for every pair (by content, survives moves) and
+        journaled as an action, so undo takes it back like a trash."""
         paths_ = [m.path for m in group.members] if isinstance(group, GroupView) else [str(p) for p in group]
-        hashes = []
+        records = []
         for p in paths_:
             rec = self.repo.file_by_path(os.path.abspath(p))
             if rec is None or not rec.hash:
                 raise LibraryError(f"not in the library: {p}")
-            hashes.append(rec.hash)
-        n = 0
+            records.append(rec)
+        if len({r.hash for r in records}) < 2:
+            raise LibraryError("these are the same photo, byte for byte: they cannot be marked as not duplicates")
         with self.repo.transaction():
-            for a, b in itertools.combinations(sorted(set(hashes)), 2):
-                self.repo.add_not_duplicate(a, b)
-                n += 1
-            for h, p in zip(hashes, paths_):
-                self.repo.add_decision(h, "kept", p)
+            action_id = self.repo.create_action(NOT_DUPLICATE, None, [(r.path, r.hash, r.size) for r in records])
+            for a, b in itertools.combinations(sorted({r.hash for r in records}), 2):
+                self.repo.add_not_duplicate(a, b, action_id)
+            for item in self.repo.action(action_id).items:
+                self.repo.mark_item(item.id, done=1)
+            self.repo.set_action_state(action_id, "done")
         for level, gs in self._session_groups.items():
             self._session_groups[level] = [g for g in gs if set(g) != set(paths_)]
-        return n
+        return self.repo.action(action_id)
 
     # ---- roots ---------------------------------------------------------------------------
     def roots(self) -> list:
@@ -639,9 +651,19 @@ class Library:
             self.repo.add_root(str(p))
 
     def remove_root(self, path: str | Path) -> None:
-        """Stop watching a folder; its photos stay in the store until they are rescanned."""
+        """Stop watching a folder: its photos leave groups, search and tags (marked missing; no file
+        is touched), except those under another watched folder. Adding it again brings them back
+        without embedding them again (their content is known)."""
+        root = os.path.abspath(os.fspath(path))
         with self.repo.transaction():
-            self.repo.remove_root(os.path.abspath(os.fspath(path)))
+            self.repo.remove_root(root)
+            others = [r.path for r in self.repo.roots()]
+            still = {f.id for f in self.repo.files_under(others)} if others else set()
+            leaving = [f.id for f in self.repo.files_under([root])
+                       if f.id not in still and f.status != FileStatus.MISSING]
+            self.repo.set_status(leaving, FileStatus.MISSING)
+        self._sync_index([], leaving)
+        self._session_groups.clear()
 
     def set_root_paused(self, path: str | Path, paused: bool) -> None:
         with self.repo.transaction():

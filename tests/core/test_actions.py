@@ -140,6 +140,14 @@ def test_removing_every_member_of_a_group_is_refused(repo, files):
     assert files[1].exists()
 
 
+def test_a_kept_copy_renamed_since_the_group_was_listed_is_named_as_the_reason_for_refusing(repo, files):
+    group = [files[0], files[1]]
+    files[0].rename(files[0].with_name("renamed.jpg"))  # the one the user kept, renamed meanwhile
+    with pytest.raises(WholeGroupError, match=r"the copy that would stay \(img0.jpg\) is no longer where it was"):
+        remove_files(repo, [files[1]], groups=[group])
+    assert files[1].exists()
+
+
 def test_two_names_of_one_file_are_refused(repo, files):
     link = files[0].parent / "hardlink.jpg"
     os.link(files[0], link)

@@ -239,6 +239,25 @@ def test_progress_reports_done_total_path_and_rate(photos, repo, scanner):
     assert scans[-1].current and scans[-1].rate > 0
 
 
+def test_listing_the_folders_reports_how_many_photos_it_has_found(photos, repo, scanner, monkeypatch):
+    monkeypatch.setattr("mgdesk.core.scanner.WALK_REPORT_EVERY", 2)
+    seen = []
+    sc, _ = scanner(repo)
+    sc.scan([photos], progress=seen.append)
+    assert [p.done for p in seen if p.phase == "walk"] == [0, 2, 4, 6]
+
+
+def test_a_scan_cancelled_while_listing_marks_nothing_removed(photos, repo, scanner, monkeypatch):
+    sc, _ = scanner(repo)
+    sc.scan([photos])
+    monkeypatch.setattr("mgdesk.core.scanner.WALK_REPORT_EVERY", 2)
+    cancel = threading.Event()
+    report = sc.scan([photos], progress=lambda p: cancel.set() if p.phase == "walk" and p.done else None,
+                     cancel=cancel)
+    assert report.cancelled and report.removed == 0
+    assert len(repo.files(FileStatus.OK)) == 6
+
+
 def test_the_content_hash_streams_and_partial_hash_uses_both_ends(tmp_path):
     a, b = tmp_path / "a.bin", tmp_path / "b.bin"
     body = os.urandom(300_000)

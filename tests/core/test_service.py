@@ -337,6 +337,63 @@ def test_keep_all_remembers_not_a_duplicate_and_the_group_disappears_even_after_
     assert not any("moved.jpg" in names(g) for g in lib.groups("copy"))
 
 
+def test_undo_takes_back_the_last_action_even_when_it_was_not_duplicates(lib, folder):
+    lib.trash([folder / "exact copy.jpg"])
+    group = next(g for g in lib.groups("copy") if "half size.jpg" in names(g))
+    marked = lib.keep_all(group)
+    assert marked.kind == "not_duplicate" and {Path(i.original_path).name for i in marked.items} == names(group)
+    assert not any("half size.jpg" in names(g) for g in lib.groups("copy"))
+
+    undone = lib.undo()
+    assert undone.kind == "not_duplicate" and undone.state == "undone"
+    assert any(names(g) == {SAMPLE[1], "half size.jpg"} for g in lib.groups("copy"))
+    assert not (folder / "exact copy.jpg").exists()  # the earlier trash is not what was undone
+    assert lib.undo().kind == "trash" and (folder / "exact copy.jpg").exists()
+
+
+def test_undoing_not_duplicates_keeps_pairs_an_earlier_decision_made(lib, folder):
+    a, b, c = (str(folder / n) for n in (SAMPLE[1], "half size.jpg", SAMPLE[2]))
+    lib.keep_all([a, b])
+    lib.keep_all([a, b, c])  # a-b was already decided: this action added only a-c and b-c
+    lib.undo()
+    assert lib.repo.not_duplicate_count() == 1
+    assert not any("half size.jpg" in names(g) for g in lib.groups("copy"))
+
+
+def test_byte_identical_photos_cannot_be_marked_not_duplicates(lib, folder):
+    with pytest.raises(LibraryError, match="byte for byte"):
+        lib.keep_all([folder / SAMPLE[0], folder / "exact copy.jpg"])
+    assert lib.repo.last_undoable_action() is None
+
+
+def test_a_folder_no_longer_watched_leaves_search_groups_and_tags(tmp_path, folder, embedder):
+    from embedder_spy import EmbedderSpy
+
+    other = tmp_path / "other"
+    other.mkdir()
+    shutil.copy2(PHOTOS / SAMPLE[3], other / "elsewhere.jpg")
+    spy = EmbedderSpy(embedder)
+    with Library(tmp_path / "roots.sqlite", embedder=spy) as library:
+        library.scan([folder, other])
+
+        def tagged_folders() -> set[Path]:
+            return {Path(p).parent for label, _ in library.tags() for p, _ in library.photos_with_tag(label)}
+
+        assert folder in tagged_folders()
+        library.remove_root(folder)
+        assert [r.path for r in library.roots()] == [str(other)]
+        assert [Path(h.path).name for h in library.search(other / "elsewhere.jpg", k=5)] == []
+        assert library.groups("exact") == [] and library.groups("copy") == []
+        assert folder not in tagged_folders()
+        assert (folder / SAMPLE[0]).exists()  # no file is touched
+
+        embedded = len(spy.calls)
+        report = library.scan([folder])  # added again: back without decoding a photo again
+        assert len(spy.calls) == embedded and report.changed == 6
+        assert len(library.search(other / "elsewhere.jpg", k=10)) == 6
+        assert any(names(g) == {SAMPLE[0], "exact copy.jpg"} for g in library.groups("exact"))
+
+
 def test_the_index_is_rebuilt_from_sqlite_when_the_library_is_reopened(lib, tmp_path, folder, embedder):
     before = lib.search(folder / SAMPLE[0], k=3)
     lib.close()

@@ -137,3 +137,27 @@ def test_a_version_1_database_is_backed_up_and_gains_the_exif_field_count(tmp_pa
     backups = list(tmp_path.glob("v1.sqlite.v1.*.bak"))
     assert backups, "the version-1 database was not backed up before migrating"
     assert sqlite3.connect(backups[0]).execute("PRAGMA user_version").fetchone()[0] == 1
+
+
+def test_the_journal_of_a_v4_library_survives_the_migration_that_makes_not_duplicates_undoable(tmp_path):
+    from mgdesk.core.store import db as dbmod
+
+    path = tmp_path / "lib.sqlite"
+    old = dbmod.connect(path, migrate=False)
+    run_migrations(old, path, migrations=dbmod.MIGRATIONS[:4])
+    Repository(old).create_action("trash", None, [("/p/a.jpg", "h1", 10), ("/p/b.jpg", "h2", 20)])
+    old.execute("INSERT INTO not_duplicates (hash_a, hash_b, created) VALUES ('h1', 'h3', 0)")
+    old.conn.close()
+
+    repo = Repository.open(path)  # migrates to the current version
+    (action,) = repo.actions()
+    assert action.kind == "trash" and [i.original_path for i in action.items] == ["/p/a.jpg", "/p/b.jpg"]
+    assert repo.is_not_duplicate("h1", "h3")
+    references = {row[2] for row in repo.db.execute("PRAGMA foreign_key_list(action_items)")}
+    assert references == {"actions"}
+    later = repo.create_action("not_duplicate", None, [("/p/c.jpg", "h3", 5)])  # the new kind is allowed
+    assert repo.db.execute("PRAGMA foreign_key_check").fetchall() == []
+    with transaction(repo.db):
+        repo.db.execute("DELETE FROM actions WHERE id = ?", (later,))
+    assert [i.original_path for i in repo.actions()[0].items] == ["/p/a.jpg", "/p/b.jpg"]
+    assert repo.db.execute("SELECT count(*) FROM action_items").fetchone()[0] == 2  # its items went with it

@@ -7,6 +7,7 @@ from mgdesk.core.store.records import (
     EmbeddingRecord,
     FileRecord,
     FileStatus,
+    NOT_DUPLICATE,
     RootRecord,
     ScanRecord,
 )
@@ -19,6 +20,7 @@ __all__ = [
     "EmbeddingRecord",
     "FileRecord",
     "FileStatus",
+    "NOT_DUPLICATE",
     "Repository",
     "RootRecord",
     "ScanRecord",

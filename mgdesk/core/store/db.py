@@ -188,7 +188,51 @@ def _v4_restored_path(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE action_items ADD COLUMN restored_path TEXT")
 
 
-MIGRATIONS: list[Migration] = [_v1_initial_schema, _v2_exif_fields, _v3_shot, _v4_restored_path]
+def _v5_undoable_not_duplicates(db: sqlite_utils.Database) -> None:
+    """"Not duplicates" is a journaled action like a trash, so Ctrl+Z / `mgdesk undo` takes back
+    the last thing the user did, whichever it was; each pair remembers the action that added it.
+
+    SQLite cannot change a CHECK in place, and dropping `actions` while `action_items` refers to it
+    would cascade-delete the journal; so both are copied to new tables (inside the migration's
+    transaction, foreign keys on), the old ones dropped child first, the new ones renamed."""
+    db.execute("""
+        CREATE TABLE actions_v5 (
+            id INTEGER PRIMARY KEY,
+            kind TEXT NOT NULL CHECK (kind IN ('trash', 'move', 'not_duplicate')),
+            destination TEXT,
+            state TEXT NOT NULL CHECK (state IN ('pending', 'done', 'interrupted', 'undone')),
+            created REAL NOT NULL,
+            finished REAL,
+            undone_at REAL
+        )""")
+    db.execute("""
+        CREATE TABLE action_items_v5 (
+            id INTEGER PRIMARY KEY,
+            action_id INTEGER NOT NULL REFERENCES actions_v5(id) ON DELETE CASCADE,
+            original_path TEXT NOT NULL,
+            destination_path TEXT,
+            trash_info TEXT,
+            hash TEXT,
+            size INTEGER,
+            done INTEGER NOT NULL DEFAULT 0,
+            undone INTEGER NOT NULL DEFAULT 0,
+            error TEXT,
+            restored_path TEXT
+        )""")
+    db.execute("INSERT INTO actions_v5 SELECT id, kind, destination, state, created, finished, undone_at"
+               " FROM actions")
+    db.execute("INSERT INTO action_items_v5 SELECT id, action_id, original_path, destination_path, trash_info,"
+               " hash, size, done, undone, error, restored_path FROM action_items")
+    db.execute("DROP TABLE action_items")
+    db.execute("DROP TABLE actions")
+    db.execute("ALTER TABLE actions_v5 RENAME TO actions")  # action_items_v5 now refers to `actions`
+    db.execute("ALTER TABLE action_items_v5 RENAME TO action_items")
+    db.execute("CREATE INDEX action_items_action ON action_items(action_id)")
+    db.execute("ALTER TABLE not_duplicates ADD COLUMN action_id INTEGER")
+
+
+MIGRATIONS: list[Migration] = [_v1_initial_schema, _v2_exif_fields, _v3_shot, _v4_restored_path,
+                               _v5_undoable_not_duplicates]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

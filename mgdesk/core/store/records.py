@@ -57,6 +57,9 @@ class EmbeddingRecord:
     created: float
 
 
+NOT_DUPLICATE = "not_duplicate"  # the action kind of "these photos are not duplicates"
+
+
 @dataclass(frozen=True)
 class ActionItemRecord:
     id: int
@@ -75,7 +78,7 @@ class ActionItemRecord:
 @dataclass(frozen=True)
 class ActionRecord:
     id: int
-    kind: str  # 'trash' | 'move'
+    kind: str  # 'trash' | 'move' | 'not_duplicate' (items: the photos marked, nothing moved)
     destination: str | None
     state: str  # 'pending' | 'done' | 'interrupted' | 'undone'
     created: float

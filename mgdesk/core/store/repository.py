@@ -288,12 +288,21 @@ class Repository:
         return int(n), [(int(a), b, float(c)) for a, b, c in rows]
 
     # ---- decisions -----------------------------------------------------------------------
-    def add_not_duplicate(self, hash_a: str, hash_b: str) -> None:
+    def add_not_duplicate(self, hash_a: str, hash_b: str, action_id: int | None = None) -> bool:
+        """Remember a pair as not duplicates; False when it already was (its first action keeps it)."""
         if hash_a == hash_b:
-            return  # identical content is a duplicate by definition
+            return False  # identical content is a duplicate by definition
         a, b = pair_key(hash_a, hash_b)
-        self.db.execute("INSERT OR IGNORE INTO not_duplicates (hash_a, hash_b, created) VALUES (?,?,?)",
-                        (a, b, time.time()))
+        cur = self.db.execute("INSERT OR IGNORE INTO not_duplicates (hash_a, hash_b, created, action_id)"
+                              " VALUES (?,?,?,?)", (a, b, time.time(), action_id))
+        return cur.rowcount > 0
+
+    def forget_not_duplicates(self, action_id: int) -> int:
+        """Undo of a "not duplicates" action: the pairs it added may be grouped again."""
+        return self.db.execute("DELETE FROM not_duplicates WHERE action_id = ?", (action_id,)).rowcount
+
+    def not_duplicate_count(self) -> int:
+        return int(self.db.execute("SELECT count(*) FROM not_duplicates").fetchone()[0])
 
     def not_duplicate_pairs(self) -> set[frozenset[str]]:
         return {frozenset(r) for r in self.db.execute("SELECT hash_a, hash_b FROM not_duplicates")}
