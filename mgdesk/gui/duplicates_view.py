@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
+
 from PySide6.QtCore import QItemSelection, QSize, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QListView, QPushButton, QSlider, QSplitter,
@@ -36,8 +38,7 @@ class DuplicatesView(QWidget):
         super().__init__(parent)
         self.model = GroupItemModel(thumbnails, size=96, parent=self)
         self._generation_shown = 0
-        self._pending_key: str | None = None
-        self._pending_row = 0
+        self._select_paths: frozenset[str] = frozenset()  # undo put these back: show their group
 
         bar = QHBoxLayout()
         bar.addWidget(QLabel("Level"))
@@ -76,6 +77,7 @@ class DuplicatesView(QWidget):
         self.list.setMinimumWidth(260)
         self.list.setAlternatingRowColors(True)
         self.list.selectionModel().selectionChanged.connect(self._on_selection)
+        self.setFocusProxy(self.list)  # the page taking focus puts the keyboard on the groups
 
         self.compare = ComparePane(thumbnails)
         # short labels, keys in the tooltips: the row must fit a 1366 px laptop screen beside the list
@@ -166,17 +168,43 @@ class DuplicatesView(QWidget):
         self._generation_shown = result.generation
         self._waiting = self._cancelled = False
         previous = self.current_group()
-        keep_key = self._pending_key or (previous.key if previous else None)
-        keep_row = self._pending_row if self._pending_key else max(self.current_row(), 0)
-        self._pending_key = None
-        self.model.set_groups(result.groups)
-        total = sum(g.reclaimable for g in result.groups)
-        n = len(result.groups)
+        row = self._set_groups(result.groups, keep_key=previous.key if previous else None,
+                               keep_row=max(self.current_row(), 0))
+        if self._select_paths:
+            row = next((i for i, g in enumerate(self.model.groups())
+                        if self._select_paths & {m.path for m in g.members}), row)
+            self._select_paths = frozenset()
+        self._show_row(row)
+
+    def forget_paths(self, paths: Iterable[str]) -> None:
+        """The groups an action just changed leave the list at once, and the next group takes the
+        place of the current one: until the regroup that follows arrives, acting on them again
+        would act on files that are gone or on a decision already made."""
+        gone = set(paths)
+        if not gone:
+            return
+        groups = [g for g in self.model.groups() if not gone & {m.path for m in g.members}]
+        if len(groups) == self.model.rowCount():
+            return
+        current = self.current_group()
+        keep = current.key if current is not None and current in groups else None
+        self._show_row(self._set_groups(groups, keep_key=keep, keep_row=max(self.current_row(), 0)))
+
+    def select_paths_when_shown(self, paths: Iterable[str]) -> None:
+        """After an undo, the group holding what came back is the one to look at."""
+        self._select_paths = frozenset(paths)
+
+    def _set_groups(self, groups: Sequence[GroupInfo], *, keep_key: str | None, keep_row: int) -> int | None:
+        """Show `groups`; the row to select: the group of `keep_key`, else the one now at `keep_row`."""
+        self.model.set_groups(groups)
+        total = sum(g.reclaimable for g in groups)
+        n = len(groups)
         self.summary.setText(f"{n} group{'s' * (n != 1)} · {human_size(total)} reclaimable")
         self._update_empty()
         row = self.model.row_of_key(keep_key) if keep_key else None
-        if row is None and n:
-            row = min(keep_row, n - 1)
+        return min(keep_row, n - 1) if row is None and n else row
+
+    def _show_row(self, row: int | None) -> None:
         if row is not None:
             self.select_row(row)
         else:
@@ -233,14 +261,12 @@ class DuplicatesView(QWidget):
         others = tuple(self.compare.others())
         if not others or len(others) == len(group.members):
             return  # nothing to remove, or it would remove the whole group: keep at least one
-        self._pending_row = self.current_row()
         self.trashRequested.emit(others)
 
     @Slot()
     def keep_all(self) -> None:
         group = self.current_group()
         if group is not None:
-            self._pending_row = self.current_row()
             self.keepAllRequested.emit(group.key)
 
     # -- internals

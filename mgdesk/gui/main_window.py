@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QSize, Qt, QTimer, Slot
+from PySide6.QtCore import QSize, Qt, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QIcon, QKeySequence
 from PySide6.QtWidgets import (QFileDialog, QLabel, QListWidget, QListWidgetItem, QMainWindow, QMessageBox,
                                QProgressBar, QPushButton, QStackedWidget, QWidget, QHBoxLayout)
@@ -66,7 +66,8 @@ class MainWindow(QMainWindow):
         self.busy = False
         self.last_progress: ScanProgress | None = None
         self.scanning = False  # a scan's progress owns the status bar's progress bar meanwhile
-        self._status_before_grouping: str | None = None  # set while a grouping shows its progress
+        # (text, is an error) the status line showed before a grouping took it for its progress
+        self._status_before_grouping: tuple[str, bool] | None = None
 
         self.thumbnails = ThumbnailLoader(self, threads=2)
         self.client = LibraryClient(self, db_path=db_path, model=self.settings.model,
@@ -92,6 +93,9 @@ class MainWindow(QMainWindow):
         for name in PAGES:
             self.sidebar.addItem(QListWidgetItem(name))
         self.sidebar.currentRowChanged.connect(self._on_page)
+        # a click takes the keyboard into the page (J/K review at once); arrow keys stay in the sidebar
+        self.sidebar.itemClicked.connect(lambda _item: self.stack.currentWidget().setFocus(
+            Qt.FocusReason.MouseFocusReason))
         central = QWidget()
         row = QHBoxLayout(central)
         row.setContentsMargins(0, 0, 0, 0)
@@ -101,6 +105,7 @@ class MainWindow(QMainWindow):
 
         # status bar
         self.status_text = QLabel("Opening the library…")
+        self.showing_error = False
         self.progress = QProgressBar()
         self.progress.setFixedWidth(220)
         self.progress.setFormat("%v / %m")
@@ -188,12 +193,13 @@ class MainWindow(QMainWindow):
 
     def add_folder(self, folder: str) -> None:
         folder = os.path.abspath(folder)
-        self.status_text.setText(f"Adding {folder}…")
+        self.say(f"Adding {folder}…")
         self.client.add_root(folder)
 
     @Slot(str)
     def remove_folder(self, folder: str) -> None:
-        text = (f"Stop watching {folder}?\n\nNo photo is deleted: the folder is only removed from mgdesk's list.")
+        text = (f"Stop watching {folder}?\n\nIts photos leave mgdesk's groups, search and tags. No photo is "
+                "deleted: adding the folder again brings them back.")
         if self.confirm(self, "Stop watching folder", text):
             self.client.remove_root(folder)
 
@@ -204,7 +210,7 @@ class MainWindow(QMainWindow):
     @Slot()
     def cancel_scan(self) -> None:
         self.client.cancel()
-        self.status_text.setText("Cancelling after the current batch…")
+        self.say("Cancelling after the current batch…")
 
     # -- requests
     @Slot(str, object)
@@ -242,7 +248,7 @@ class MainWindow(QMainWindow):
         if self.confirm(self, "Move to trash", text):
             self.client.trash([m.path for m in members], group=[m.path for m in group.members] if group else ())
         else:
-            self.status_text.setText("Nothing was moved.")
+            self.say("Nothing was moved.")
 
     @Slot()
     def undo(self) -> None:
@@ -255,13 +261,13 @@ class MainWindow(QMainWindow):
             changed = dialog.apply()
             if changed:  # the worker, the views and the watcher read them when mgdesk starts
                 labels = ", ".join(BY_NAME[name].label for name in changed)
-                self.status_text.setText(f"Settings saved ({labels}): they apply when mgdesk next starts")
+                self.say(f"Settings saved ({labels}): they apply when mgdesk next starts")
 
     # -- worker results
     @Slot(object)
     def _on_ready(self, ready: Ready) -> None:
         self.device_label.setText(f"device: {ready.device}")
-        self.status_text.setText(f"Library open ({ready.model} on {ready.device})")
+        self.say(f"Library open ({ready.model} on {ready.device})")
         if self._scan_on_start:
             self.client.scan()  # reconcile changes made while the app was closed
         self.refresh_results()
@@ -275,14 +281,14 @@ class MainWindow(QMainWindow):
             self.progress.setRange(0, 0)
             self.rate_label.setText("")
             self.eta_label.setText("")
-            self.status_text.setText(f"Looking for photos… {p.done} found")
+            self.say(f"Looking for photos… {p.done} found")
         else:
             self.progress.setRange(0, max(p.total, 1))
             self.progress.setValue(min(p.done, max(p.total, 1)))
             self.rate_label.setText(f"{p.rate:.1f} images/s")
             self.eta_label.setText(format_eta(p.eta))
             doing = "Reading camera data of" if p.phase == "metadata" else "Scanning"
-            self.status_text.setText(f"{doing} {os.path.basename(p.path)}" if p.path else f"{doing}…")
+            self.say(f"{doing} {os.path.basename(p.path)}" if p.path else f"{doing}…")
         for widget in (self.progress, self.rate_label, self.eta_label):
             widget.show()
 
@@ -296,28 +302,28 @@ class MainWindow(QMainWindow):
         if self.scanning:  # a scan's progress owns the bar
             return
         if self._status_before_grouping is None:
-            self._status_before_grouping = self.status_text.text()
+            self._status_before_grouping = (self.status_text.text(), self.showing_error)
         self.progress.setRange(0, max(p.total, 1))
         self.progress.setValue(min(p.done, max(p.total, 1)))
         self.progress.show()
-        self.status_text.setText(f"Grouping: {self._GROUPING_STAGES.get(p.stage, p.stage)}…")
+        self.say(f"Grouping: {self._GROUPING_STAGES.get(p.stage, p.stage)}…")
 
     @Slot(object)
     def _on_groups_ready(self, result: GroupsResult) -> None:
         """The grouping's bar goes; the status line says again what it said before (a scan's summary)."""
         if self._status_before_grouping is not None:
             self.progress.hide()
-            self.status_text.setText(self._status_before_grouping)
+            self.say(*self._status_before_grouping)
             self._status_before_grouping = None
         if result.cancelled:
-            self.status_text.setText("Grouping cancelled; the pairs verified so far are kept for next time")
+            self.say("Grouping cancelled; the pairs verified so far are kept for next time")
 
     @Slot(object)
     def _on_scan_finished(self, done: ScanDone) -> None:
         self._scan_ended()
         prefix = "Scan cancelled" if done.cancelled else ("Folder changes picked up" if done.source == "watch"
                                                           else "Scan finished")
-        self.status_text.setText(f"{prefix}: {done.summary}")
+        self.say(f"{prefix}: {done.summary}")
         self.refresh_results()
 
     @Slot(object)
@@ -328,20 +334,23 @@ class MainWindow(QMainWindow):
         first = self._have_folders is None
         changed = have != self._have_folders
         self._have_folders = have
-        if changed or first:
-            if have:
-                self._on_page(self.sidebar.currentRow())
-            else:
-                self.stack.setCurrentWidget(self.empty_state)
+        if changed or first:  # with no folder, every page but Folders (which can add one) says how to start
+            self._on_page(self.sidebar.currentRow())
         self.client.watch_roots(self._folders)
         self.tags_view.set_albums(list(result.albums))
 
     @Slot(object)
     def _on_action(self, result: ActionResult) -> None:
-        self.status_text.setText(result.message)
-        if result.kind in ("trash", "undo", "keep_all", "remove_root"):
+        self.say(result.message)
+        if result.kind in ("trash", "keep_all"):
+            self.duplicates.forget_paths(result.paths)
+        elif result.kind == "undo":
+            self.duplicates.select_paths_when_shown(result.paths)
+        if result.kind in ("trash", "undo", "remove_root"):
             for path in result.paths:
                 self.thumbnails.forget(path)
+            self.search_view.refresh()
+        if result.kind in ("trash", "undo", "keep_all", "remove_root"):
             self.refresh_results()
 
     def _scan_ended(self) -> None:
@@ -359,13 +368,16 @@ class MainWindow(QMainWindow):
             self._status_before_grouping = None
         if error.operation == "scan":  # no scanFinished follows a failed scan
             self._scan_ended()
-        self.status_text.setText(error.message)
-        self.status_text.setStyleSheet("color:#c0392b;")
-        QTimer.singleShot(8000, self._clear_error_style)
+        elif error.operation == "search":  # no results follow: the old ones are not this query's
+            self.search_view.show_failure(error.detail or error.message)
+        self.say(error.message, error=True)
 
-    @Slot()
-    def _clear_error_style(self) -> None:
-        self.status_text.setStyleSheet("")
+    def say(self, text: str, error: bool = False) -> None:
+        """The status line; an error is red for as long as it is what the line says."""
+        self.status_text.setText(text)
+        if error != self.showing_error:
+            self.status_text.setStyleSheet("color:#c0392b;" if error else "")
+            self.showing_error = error
 
     @Slot(bool)
     def _on_busy(self, busy: bool) -> None:

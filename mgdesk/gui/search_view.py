@@ -66,6 +66,18 @@ class SearchView(QWidget):
         self.query_label.setText(f"{n} photo{'s' * (n != 1)} like {os.path.basename(result.query)}, best first"
                                  f"\n{result.query}")
 
+    def refresh(self) -> None:
+        """The library changed (photos trashed, put back, a folder no longer watched): results shown
+        are asked for again, so they never offer a photo that has left."""
+        if self.query_path is not None and self.model.total():
+            self.searchRequested.emit(self.query_path)
+
+    def show_failure(self, message: str) -> None:
+        """The search asked for cannot be made (not an image, unreadable): say so, show no results."""
+        self.model.set_photos([])
+        name = os.path.basename(self.query_path) if self.query_path else "that file"
+        self.query_label.setText(f"Cannot search with {name}: {message}")
+
     def _show_query_thumb(self) -> None:
         if self.query_path is None:
             return

@@ -24,6 +24,8 @@ from mgdesk.core.watch import FolderWatcher, WatchBatch
 log = logging.getLogger(__name__)
 
 
+OWN_MOVE_SECONDS = 60.0  # how long the watcher's report of a move the worker made itself is ignored
+
 # --------------------------------------------------------------------------------------------------
 # payloads (frozen: safe to hand from the worker thread to the GUI thread)
 @dataclass(frozen=True)
@@ -165,6 +167,7 @@ class ActionResult:
 class WorkerError:
     operation: str
     message: str
+    detail: str = ""  # the cause alone, for a view that says what failed in its own words
 
 
 @dataclass(frozen=True)
@@ -200,6 +203,14 @@ def _renamed_note(record: Any) -> str:
         return ""
     names = ", ".join(Path(r).name for r in renamed[:3]) + (" …" if len(renamed) > 3 else "")
     return f" ({len(renamed)} under a new name beside a file already there: {names})"
+
+
+def _gone_note(gone: list[str]) -> str:
+    """What the status message adds for files that left their place since the groups were listed."""
+    if not gone:
+        return ""
+    names = ", ".join(Path(p).name for p in gone[:3]) + (" …" if len(gone) > 3 else "")
+    return f"; {len(gone)} no longer there (moved or deleted since the groups were listed): {names}"
 
 
 def group_key(paths: Iterable[str]) -> str:
@@ -267,6 +278,8 @@ class LibraryWorker(QObject):
         self.library: Any = None
         self._raw_groups: dict[str, Any] = {}
         self._pending: dict[str, set[str]] = {}  # root -> changed paths held while paused
+        # paths this worker's own trash/undo just moved -> until when their watch events are ignored
+        self._own_moves: dict[str, float] = {}
 
     # -- lifecycle ----------------------------------------------------------------------------
     @Slot()
@@ -316,7 +329,7 @@ class LibraryWorker(QObject):
             fn()
         except Exception as exc:
             log.exception("%s failed", operation)
-            self.failed.emit(WorkerError(operation, f"{operation.capitalize()} failed: {exc}"))
+            self.failed.emit(WorkerError(operation, f"{operation.capitalize()} failed: {exc}", str(exc)))
         finally:
             self.busyChanged.emit(False)
 
@@ -374,7 +387,7 @@ class LibraryWorker(QObject):
         if not roots:
             return
         started = time.monotonic()
-        last_emit = [0.0]
+        last_emit, last_phase = [0.0], [""]
 
         def progress(done: Any, total: int = 0, path: str = "", rate: float | None = None, *_: Any) -> None:
             phase = "scan"
@@ -382,9 +395,10 @@ class LibraryWorker(QObject):
                 phase = str(getattr(done, "phase", "scan"))
                 done, total, path, rate = done.done, done.total, done.current, done.rate
             now = time.monotonic()
-            if now - last_emit[0] < 0.1 and done < total:  # throttle: the GUI needs ~10 updates/s at most
+            # throttle: the GUI needs ~10 updates/s at most, but every change of phase and every end
+            if now - last_emit[0] < 0.1 and phase == last_phase[0] and not 0 < total <= done:
                 return
-            last_emit[0] = now
+            last_emit[0], last_phase[0] = now, phase
             if rate is None or rate <= 0:
                 rate = done / max(now - started, 1e-6)
             eta = (total - done) / rate if rate and total >= done and phase == "scan" else None
@@ -424,7 +438,11 @@ class LibraryWorker(QObject):
         of only the folders the changed paths sit in (not the whole watched root)."""
         roots = self._roots()
         touched: set[str] = set()
+        now = time.monotonic()
+        self._own_moves = {p: t for p, t in self._own_moves.items() if t > now}
         for path in (*batch.changed, *batch.deleted, *(p for pair in batch.moved for p in pair)):
+            if path in self._own_moves:  # the library already knows: a rescan would only say "0 changed"
+                continue
             root = next((r for r in roots if _under(path, r) or _under(path, os.path.realpath(r))), None)
             if root is None:
                 continue
@@ -555,14 +573,34 @@ class LibraryWorker(QObject):
     @Slot(object)
     def trash(self, request: TrashRequest) -> None:
         def run() -> None:
-            record = self.library.trash(list(request.paths), destination=request.destination,
+            # the list the user acted on may be older than the disk: a file already gone is not
+            # asked for again (it would fail the whole action); the message names it
+            gone = [p for p in request.paths if not os.path.lexists(p)]
+            paths = [p for p in request.paths if p not in gone]
+            note = _gone_note(gone)
+            if not paths:
+                self.actionDone.emit(ActionResult("trash", "Nothing was moved" + note, tuple(gone)))
+                return
+            record = self.library.trash(paths, destination=request.destination,
                                         groups=[list(request.group)] if request.group else ())
+            moved = tuple(str(_get(i, "original_path")) for i in _get(record, "items", ()) if _get(i, "done", True))
+            self._moved_here(moved)
+            failed = [i for i in _get(record, "items", ()) if not _get(i, "done", True)]
             where = request.destination or "the trash"
-            n = len(request.paths)
-            self.actionDone.emit(ActionResult("trash", f"Moved {n} file{'s' * (n != 1)} to {where}"
-                                              + _renamed_note(record), request.paths))
+            n = len(moved)
+            message = f"Moved {n} file{'s' * (n != 1)} to {where}" + _renamed_note(record) + note
+            if failed:
+                message += f"; could not move {Path(failed[0].original_path).name}: {failed[0].error}" + (
+                    f" (and {len(failed) - 1} more)" if len(failed) > 1 else "")
+            self.actionDone.emit(ActionResult("trash", message, moved + tuple(gone)))
             self.refreshFolders()
         self._guard("trash", run)
+
+    def _moved_here(self, paths: Iterable[str]) -> None:
+        """The watcher reports these moves a few seconds later (after its quiet period); the library
+        recorded them already, and a rescan's "0 changed" would replace the action's message."""
+        until = time.monotonic() + OWN_MOVE_SECONDS
+        self._own_moves.update((p, until) for p in paths)
 
     @Slot()
     def undo(self) -> None:
@@ -571,10 +609,15 @@ class LibraryWorker(QObject):
             if record is None:
                 self.actionDone.emit(ActionResult("undo", "Nothing to undo"))
                 return
-            paths = tuple(str(i.original_path) for i in _get(record, "items", ()) if _get(i, "undone", True))
+            items = [i for i in _get(record, "items", ()) if _get(i, "undone", True)]
+            paths = tuple(str(i.original_path) for i in items)
             n = len(paths)
-            self.actionDone.emit(ActionResult("undo", f"Restored {n} file{'s' * (n != 1)}" + _renamed_note(record),
-                                              paths))
+            if _get(record, "kind", "") == "not_duplicate":
+                message = f"Undid \u201cNot duplicates\u201d for {n} photos: they may be grouped again"
+            else:
+                self._moved_here(str(_get(i, "restored_path", None) or i.original_path) for i in items)
+                message = f"Restored {n} file{'s' * (n != 1)}" + _renamed_note(record)
+            self.actionDone.emit(ActionResult("undo", message, paths))
             self.refreshFolders()
         self._guard("undo", run)
 
@@ -585,8 +628,9 @@ class LibraryWorker(QObject):
             if group is None:
                 raise LookupError("that group is no longer current; refresh and retry")
             self.library.keep_all(group)
-            n = len(_get(group, "members", ()))
-            self.actionDone.emit(ActionResult("keep_all", f"Kept all {n} photos: marked as not duplicates"))
+            paths = tuple(str(_get(m, "path")) for m in _get(group, "members", ()))
+            self.actionDone.emit(ActionResult("keep_all", f"Marked {len(paths)} photos as not duplicates of each "
+                                              "other; Ctrl+Z takes it back", paths))
         self._guard("keep all", run)
 
 

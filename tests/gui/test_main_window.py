@@ -6,7 +6,7 @@ import os
 import shutil
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QObject, Qt, QTimer, Slot
 
 from mgdesk.core.sizes import human_size
 from mgdesk.gui.worker import GroupInfo
@@ -399,3 +399,132 @@ def test_a_regroup_into_an_empty_list_says_it_is_finding_groups_until_the_answer
         window.refresh_results()  # as after a scan: the first grouping of new photos takes a while
         assert view.empty.text().startswith("Finding copy groups"), view.empty.text()
     qtbot.waitUntil(lambda: view.empty.text().startswith("No duplicate groups"), timeout=60_000)
+
+
+class Snapshot(QObject):
+    """Connected after the window's own slots: records what the window shows the moment a worker
+    signal has been handled, before anything the worker does next can arrive."""
+
+    def __init__(self, signal, look) -> None:
+        super().__init__()
+        self.seen: list[object] = []
+        self._look = look
+        signal.connect(self.take)
+
+    @Slot(object)
+    def take(self, _payload: object) -> None:
+        self.seen.append(self._look())
+
+
+def test_a_trashed_group_leaves_the_list_before_the_regroup_answers(qtbot, wait_for, scanned):
+    accept_and_record(scanned)
+    shown = Snapshot(scanned.client.worker.actionDone, lambda: scanned.duplicates.model.rowCount())
+    scanned.duplicates.list.setFocus()
+    with wait_for(scanned.client.worker.actionDone, timeout=60_000):
+        qtbot.keyClick(scanned.duplicates.list, Qt.Key.Key_Delete)
+    assert shown.seen == [0]  # not actionable any more: its copy is in the trash
+    assert scanned.duplicates.current_group() is None and not scanned.duplicates.keep_button.isEnabled()
+
+
+def test_not_duplicates_is_undone_by_ctrl_z_and_its_group_comes_back_selected(qtbot, wait_for, scanned,
+                                                                              photo_folder):
+    shown = Snapshot(scanned.client.worker.actionDone, lambda: scanned.duplicates.model.rowCount())
+    with wait_for(scanned.client.worker.actionDone, timeout=60_000) as marked:
+        scanned.duplicates.keep_all_button.click()
+    assert shown.seen == [0] and "Ctrl+Z" in marked.payload.message
+    qtbot.waitUntil(lambda: scanned.duplicates.summary.text().startswith("0 groups"), timeout=60_000)
+    with wait_for(scanned.client.worker.actionDone, timeout=60_000) as undone:
+        qtbot.keyClick(scanned, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert "Not duplicates" in undone.payload.message and "grouped again" in undone.payload.message
+    qtbot.waitUntil(lambda: scanned.duplicates.current_group() is not None, timeout=60_000)
+    assert group_paths(scanned) == [{BASES[0], "edited_copy.jpg"}]
+    assert sorted(p.name for p in photo_folder.iterdir()) == sorted([*BASES, "edited_copy.jpg", "corrupt.jpg"])
+
+
+def test_a_photo_deleted_on_disk_since_the_groups_were_listed_is_named_not_failed(qtbot, wait_for, scanned,
+                                                                                  photo_folder):
+    accept_and_record(scanned)
+    (photo_folder / "edited_copy.jpg").unlink()  # before the watcher's quiet period has passed
+    scanned.duplicates.list.setFocus()
+    with wait_for(scanned.client.worker.actionDone, timeout=60_000) as done:
+        qtbot.keyClick(scanned.duplicates.list, Qt.Key.Key_Delete)
+    assert done.payload.message.startswith("Nothing was moved; 1 no longer there")
+    assert "edited_copy.jpg" in done.payload.message and not scanned.showing_error
+    assert scanned.duplicates.model.rowCount() == 0
+    assert (photo_folder / BASES[0]).exists()
+
+
+def test_a_search_that_cannot_be_made_leaves_no_old_results_under_it(qtbot, wait_for, scanned, photo_folder):
+    scanned.find_similar(str(photo_folder / BASES[0]))
+    qtbot.waitUntil(lambda: scanned.search_view.model.rowCount() > 0, timeout=60_000)
+    with wait_for(scanned.client.worker.failed, timeout=60_000):
+        scanned.find_similar(str(photo_folder / "corrupt.jpg"))
+    assert scanned.search_view.model.rowCount() == 0
+    assert scanned.search_view.query_label.text().startswith("Cannot search with corrupt.jpg: ")
+    assert scanned.showing_error and "c0392b" in scanned.status_text.styleSheet()
+    with wait_for(scanned.client.worker.scanFinished, timeout=300_000):  # the next message is no error
+        scanned.rescan()
+    assert not scanned.showing_error and scanned.status_text.styleSheet() == ""
+
+
+def test_a_scan_says_it_is_scanning_from_its_first_photo(qtbot, wait_for, window, photo_folder):
+    steps: list[tuple[str, int]] = []
+    shown = Snapshot(window.client.worker.progress, lambda: window.status_text.text())
+    window.client.worker.progress.connect(lambda p: steps.append((p.phase, p.done)))
+    with wait_for(window.client.worker.scanFinished, timeout=300_000):
+        window.add_folder(str(photo_folder))
+    # the change of phase is never throttled away: the bar leaves "Looking for photos" before the
+    # first batch of photos is embedded, not after it
+    assert steps[:2] == [("walk", 0), ("scan", 0)]
+    assert shown.seen[0].startswith("Looking for photos") and shown.seen[1] == "Scanning…"
+
+
+def test_stopping_to_watch_the_only_folder_empties_the_views_and_stays_on_folders(qtbot, wait_for, scanned,
+                                                                                 photo_folder):
+    accept_and_record(scanned)
+    scanned.show_page("Folders")
+    with wait_for(scanned.client.worker.actionDone, timeout=60_000):
+        scanned.remove_folder(str(photo_folder))
+    qtbot.waitUntil(lambda: scanned.folders_view.model.rowCount() == 0, timeout=60_000)
+    assert scanned.stack.currentWidget() is scanned.folders_view  # the sidebar says Folders: so does the page
+    qtbot.waitUntil(lambda: scanned.duplicates.summary.text().startswith("0 groups"), timeout=60_000)
+    with wait_for(scanned.client.worker.searchReady, timeout=60_000) as found:
+        scanned.find_similar(str(photo_folder / BASES[0]))
+    assert found.payload.hits == ()
+    assert (photo_folder / BASES[0]).exists()
+    scanned.show_page("Duplicates")
+    assert scanned.stack.currentWidget() is scanned.empty_state
+
+
+def test_clicking_duplicates_in_the_sidebar_puts_the_keyboard_on_the_groups(qtbot, scanned):
+    scanned.activateWindow()
+    scanned.show_page("Search")
+    item = scanned.sidebar.item(0)
+    qtbot.mouseClick(scanned.sidebar.viewport(), Qt.MouseButton.LeftButton,
+                     pos=scanned.sidebar.visualItemRect(item).center())
+    assert scanned.stack.currentWidget() is scanned.duplicates
+    qtbot.waitUntil(lambda: scanned.focusWidget() is scanned.duplicates.list, timeout=5_000)
+
+
+def test_the_apps_own_trash_is_not_picked_up_again_as_a_folder_change(qtbot, wait_for, scanned):
+    accept_and_record(scanned)
+    rescans: list[object] = []
+    scanned.client.worker.scanFinished.connect(rescans.append)
+    scanned.duplicates.list.setFocus()
+    with wait_for(scanned.client.worker.actionDone, timeout=60_000) as done:
+        qtbot.keyClick(scanned.duplicates.list, Qt.Key.Key_Delete)
+    qtbot.wait(int(scanned.settings.quiet_seconds * 1000) + 2500)  # the watcher's quiet period and then some
+    assert rescans == []
+    assert scanned.status_text.text() == done.payload.message
+
+
+def test_search_results_never_offer_a_photo_that_was_just_trashed(qtbot, wait_for, scanned, photo_folder):
+    accept_and_record(scanned)
+    scanned.find_similar(str(photo_folder / BASES[0]))
+    qtbot.waitUntil(lambda: scanned.search_view.model.rowCount() > 0, timeout=60_000)
+    copy = str(photo_folder / "edited_copy.jpg")
+    assert copy in [e.path for e in scanned.search_view.model.entries()]
+    with wait_for(scanned.client.worker.searchReady, timeout=60_000):
+        scanned.trash_members([m for m in scanned.duplicates.current_group().members if m.path == copy])
+    assert copy not in [e.path for e in scanned.search_view.model.entries()]
+    assert scanned.search_view.model.rowCount() > 0
