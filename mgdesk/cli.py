@@ -266,7 +266,21 @@ def cmd_status(args: argparse.Namespace) -> int:
         s = st.last_scan
         when = time.strftime("%Y-%m-%d %H:%M", time.localtime(s.started))
         print(f"last scan: {when} of {', '.join(s.roots)}{' (cancelled)' if s.cancelled else ''}")
+    if st.not_duplicates:
+        print(f"not duplicates: {st.not_duplicates} pair(s) of photos you marked")
+    if st.undo is not None:
+        print(f"undo would: {_undo_text(st.undo)}")
     return 0
+
+
+def _undo_text(action: Any) -> str:
+    """What `mgdesk undo` would take back, in the words of the action."""
+    when = time.strftime("%Y-%m-%d %H:%M", time.localtime(action.created))
+    n = len(action.done_items)
+    if action.kind == "not_duplicate":
+        return f"lift 'not duplicates' of {n} photos ({when})"
+    where = "the trash" if action.kind == "trash" else action.destination
+    return f"put back {n} file(s) moved to {where} ({when})"
 
 
 def cmd_errors(args: argparse.Namespace) -> int:

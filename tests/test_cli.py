@@ -118,12 +118,14 @@ def test_not_duplicates_is_remembered_and_undone_like_any_action(library, capsys
     a, b = str(folder / SAMPLE[1]), str(folder / SAMPLE[2])
     code, out, _ = run(capsys, "not-duplicates", a, b, "--db", str(db))
     assert code == 0 and "marked 2 photos" in out
-    with Library(db) as lib:
-        assert lib.repo.not_duplicate_count() == 1
+    status = json.loads(run(capsys, "status", "--db", str(db), "--json")[1])
+    assert status["not_duplicates"] == 1
+    assert status["undo"]["kind"] == "not_duplicate" and sorted(status["undo"]["paths"]) == sorted([a, b])
+    assert "undo would: lift 'not duplicates' of 2 photos" in run(capsys, "status", "--db", str(db))[1]
     code, out, _ = run(capsys, "undo", "--db", str(db))
     assert code == 0 and "undid 'not duplicates' for 2 photos" in out
-    with Library(db) as lib:
-        assert lib.repo.not_duplicate_count() == 0
+    status = json.loads(run(capsys, "status", "--db", str(db), "--json")[1])
+    assert status["not_duplicates"] == 0 and status["undo"] is None
 
 
 @pytest.mark.parametrize("paths, message", [((SAMPLE[1],), "at least two photos"),

@@ -100,11 +100,16 @@ class LibraryStatus:
     whitening: str
     last_scan: ScanRecord | None
     roots: tuple[str, ...] = field(default_factory=tuple)
+    not_duplicates: int = 0  # pairs of contents the user marked as not duplicates
+    undo: ActionRecord | None = None  # what `undo` would take back
 
     def to_json(self) -> dict:
-        scan = self.last_scan
+        scan, undo = self.last_scan, self.undo
         return {"db": self.db_path, "model": self.model, "files": self.files, "models": self.models,
                 "indexed": self.indexed, "whitening": self.whitening, "roots": list(self.roots),
+                "not_duplicates": self.not_duplicates,
+                "undo": None if undo is None else {"kind": undo.kind, "created": undo.created,
+                                                   "paths": [i.original_path for i in undo.done_items]},
                 "last_scan": None if scan is None else {
                     "roots": list(scan.roots), "model": scan.model, "started": scan.started,
                     "finished": scan.finished, "cancelled": scan.cancelled, "counts": scan.counts}}
@@ -673,7 +678,8 @@ class Library:
     def status(self) -> LibraryStatus:
         return LibraryStatus(str(self.db_path), self.model, self.repo.status_counts(), self.repo.models(),
                              0 if self.index is None else len(self.index), self.whitening_source,
-                             self.repo.last_scan(), tuple(r.path for r in self.repo.roots()))
+                             self.repo.last_scan(), tuple(r.path for r in self.repo.roots()),
+                             self.repo.not_duplicate_count(), self.repo.last_undoable_action())
 
     def errors(self) -> list[FileRecord]:
         """Files that could not be read, with the reason and message."""
