@@ -88,9 +88,11 @@ class DuplicatesView(QWidget):
         self.trash_button = QPushButton("Trash unchecked")
         self.trash_button.setToolTip("Move the photos not marked Keep to the trash, after asking (Delete)")
         self.keep_all_button = QPushButton("Not duplicates")
-        self.keep_all_button.setToolTip("Keep every photo of this group; it is not shown again")
+        self.keep_all_button.setToolTip("Keep every photo of this group: they are never grouped again "
+                                        "(Ctrl+Z takes it back)")
         self.undo_button = QPushButton("Undo")
-        self.undo_button.setToolTip("Put back what the last action moved (Ctrl+Z)")
+        self.undo_button.setToolTip("Take back the last action: put trashed photos back, or lift the last "
+                                    "\u201cNot duplicates\u201d (Ctrl+Z)")
         for b in (self.keep_button, self.trash_button, self.keep_all_button, self.undo_button):
             buttons.addWidget(b)
         buttons.addStretch(1)
