@@ -447,6 +447,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     import logging
     logging.basicConfig(level=os.environ.get("MGDESK_LOG", "WARNING"), format="%(levelname)s %(name)s: %(message)s")
+    if "MGDESK_LOG" not in os.environ:  # Pillow logs errors about broken files: each is recorded per file
+        logging.getLogger("PIL").setLevel(logging.CRITICAL)
     args = build_parser().parse_args(argv)
     import warnings
     # Pillow's remarks on odd files ("Tag data larger than file", "Invalid APNG") are no failure:

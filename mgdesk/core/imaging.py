@@ -35,6 +35,8 @@ from typing import Any, BinaryIO
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from mgdesk.core.quiet_decoders import silence_libtiff
+
 log = logging.getLogger(__name__)
 
 __all__ = [
@@ -66,6 +68,8 @@ try:  # HEIF/HEIC support is a hard dependency, but keep imaging usable if the w
         pillow_heif.register_heif_opener()
 except Exception as exc:  # pragma: no cover - depends on the install
     log.warning("HEIF/HEIC support unavailable: %s", exc)
+
+silence_libtiff()  # its C messages about odd TIFFs would clutter the terminal; failures are recorded
 
 if Image.MAX_IMAGE_PIXELS is not None and Image.MAX_IMAGE_PIXELS < MAX_PIXELS:
     # Only ever raise Pillow's limit (never disable it): our own check below is the real cap.

@@ -7,6 +7,7 @@ import os
 import pickle
 import re
 import struct
+import subprocess
 import sys
 import time
 import zlib
@@ -628,3 +629,19 @@ def test_raw_preview_is_used_and_turned_upright(tmp_path: Path, monkeypatch: pyt
     assert loaded.image.size == (200, 300)  # rotated to portrait like the camera held it
     assert (loaded.info.width, loaded.info.height, loaded.info.orientation) == (4000, 6000, 6)
     assert loaded.image.getpixel((100, 10))[0] > 200  # the red half is now on top
+
+
+def test_libtiffs_messages_about_a_broken_tiff_stay_off_the_terminal(data: Path, tmp_path: Path) -> None:
+    # libtiff prints from C, past sys.stderr: only a child process's real stderr shows them
+    broken = data / "malformed" / "pillow-tests" / "crash-2020-10-test.tif"
+    script = ("import sys\nfrom mgdesk.core.imaging import ImageLoadError, load_image\n"
+              "try:\n    load_image(sys.argv[1], 256)\n    print('ok')\n"
+              "except ImageLoadError as err:\n    print(err.reason.value)\n")
+    raw = subprocess.run([sys.executable, "-c", "import sys\nfrom PIL import Image\ntry:\n"
+                          "    Image.open(sys.argv[1]).load()\nexcept Exception:\n    pass\n", str(broken)],
+                         capture_output=True, text=True, timeout=120)
+    assert "TIFF" in raw.stderr  # Pillow alone lets them through
+    quiet = subprocess.run([sys.executable, "-c", script, str(broken)], capture_output=True, text=True,
+                           timeout=120)
+    assert quiet.returncode == 0 and quiet.stdout.strip()  # the file still loads or fails, typed
+    assert "TIFF" not in quiet.stderr, quiet.stderr[:500]
