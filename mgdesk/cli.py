@@ -53,6 +53,8 @@ class _Progress:
         rate = getattr(p, "rate", None)
         line = f"{label} [{'#' * filled}{'.' * (width - filled)}] {p.done}/{p.total}" + \
             (f" {rate:.1f}/s" if rate is not None else "")
+        if getattr(p, "phase", None) == "walk":  # no total yet: a count, not a bar
+            line = f"{label}: looking for photos… {p.done} found"
         if self.tty:
             sys.stderr.write("\r" + line[:120].ljust(120))
         else:

@@ -301,3 +301,14 @@ def test_grouping_progress_shows_its_stage_and_a_quick_answer_shows_no_bar(capsy
     quick(GroupingProgress("verify", 40, 40))
     quick.close()
     assert capsys.readouterr().err == ""
+
+
+def test_while_listing_folders_the_scan_counts_what_it_found_without_a_bar(capsys):
+    from mgdesk.cli import _Progress
+    from mgdesk.core.scanner import ScanProgress
+
+    bar = _Progress("scanning")
+    bar(ScanProgress("walk", 400, 0, "/p/a.jpg", 0.0))
+    bar.close()
+    err = capsys.readouterr().err
+    assert "scanning: looking for photos… 400 found" in err and "[" not in err
