@@ -1,4 +1,5 @@
 """Removing files safely: to the OS trash or a chosen folder, journaled before and after, undoable.
+Undo takes back the journal's last action, a "not duplicates" decision included.
 
 Nothing is ever deleted outright and nothing is ever overwritten: moves and restores pick a
 non-clobbering name. The journal row is written BEFORE a file moves and updated AFTER, so an
@@ -16,7 +17,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from urllib.parse import unquote
 
-from mgdesk.core.store import ActionRecord, FileStatus, Repository
+from mgdesk.core.store import NOT_DUPLICATE, ActionRecord, FileStatus, Repository
 
 log = logging.getLogger(__name__)
 
@@ -116,7 +117,7 @@ def check_not_whole_group(paths: Sequence[Path], groups: Iterable[Iterable[str |
         if not left:
             if staying:  # the user did keep one, but it left its place since the group was listed
                 names = ", ".join(sorted(os.path.basename(m) for m in staying))
-                raise WholeGroupError(f"refusing: the copy that would stay ({names}) is no longer where it was "
+                raise WholeGroupError(f"the copy that would stay ({names}) is no longer where it was "
                                       "(moved, renamed or deleted since the groups were listed); nothing was "
                                       "moved. Rescan, then choose again")
             names = ", ".join(sorted(os.path.basename(m) for m in members))
@@ -260,12 +261,18 @@ def remove_files(repo: Repository, paths: Sequence[str | Path], destination: str
 
 
 def undo_last(repo: Repository) -> ActionRecord | None:
-    """Put the files of the last action back at their original paths (or a free name beside them)."""
-    action = repo.last_undoable_action()
-    if action is None:
-        return None
-    if action.kind not in ("trash", "move"):
-        raise ActionError(f"the last action ({action.kind}) moved no files; undo it through the Library")
+    """Take back the last action: put its files back at their original paths (or a free name
+    beside them), or lift the not-duplicate pairs it added (those an earlier action had decided
+    stay decided)."""
+    with repo.transaction():  # read and, for a decision, undone in one go
+        action = repo.last_undoable_action()
+        if action is None:
+            return None
+        if action.kind == NOT_DUPLICATE:
+            repo.forget_not_duplicates(action.id)
+            repo.mark_action_items(action.id, undone=1)
+            repo.set_action_state(action.id, "undone")
+            return repo.action(action.id)
     if action.kind == "trash" and os.name == "nt":
         raise RestoreNotSupported("restoring from the Windows Recycle Bin is not supported: use "
                                   "'Restore' in the Recycle Bin for: "

@@ -69,6 +69,7 @@ class ScanReport:
     new: int = 0
     changed: int = 0
     moved: int = 0
+    restored: int = 0  # marked missing, then found again unchanged at the same path (a folder added back)
     unchanged: int = 0
     removed: int = 0
     errors: int = 0
@@ -84,9 +85,17 @@ class ScanReport:
     removed_ids: set[int] = field(default_factory=set)
 
     def counts(self) -> dict[str, Any]:
-        return {**{k: getattr(self, k) for k in ("new", "changed", "moved", "unchanged", "removed", "errors",
-                                                 "embedded", "seconds", "cancelled", "skipped_aliases")},
+        return {**{k: getattr(self, k) for k in ("new", "changed", "moved", "restored", "unchanged", "removed",
+                                                 "errors", "embedded", "seconds", "cancelled", "skipped_aliases")},
                 "unreadable": len(self.unreadable)}
+
+
+def _came_back(rec: FileRecord, f: FoundFile) -> bool:
+    """A file marked missing (its folder unwatched, a disk unplugged) is found again at its path,
+    unchanged by size, time and inode: with its embedding kept, it needs no reading."""
+    return (rec.status == FileStatus.MISSING and rec.hash is not None and rec.error_reason is None
+            and rec.size == f.size and rec.mtime_ns == f.mtime_ns
+            and (rec.ino is None or (rec.dev, rec.ino) == (f.dev, f.ino)))
 
 
 def _transient(exc: BaseException) -> bool:
@@ -111,7 +120,8 @@ def is_skipped_folder(name: str, skip_hidden: bool = True) -> bool:
 
 def walk(roots: Iterable[str | Path], *, include: Sequence[str] = (), exclude: Sequence[str] = (),
          skip_hidden: bool = True, suffixes: frozenset[str] | None = None,
-         errors: list[tuple[str, str]] | None = None) -> Iterator[FoundFile]:
+         errors: list[tuple[str, str]] | None = None, cancel: threading.Event | None = None
+         ) -> Iterator[FoundFile]:
     """Yield each image file under the roots once.
 
     Symlinked folders are followed, but every directory is entered once by (st_dev, st_ino), so
@@ -119,7 +129,7 @@ def walk(roots: Iterable[str | Path], *, include: Sequence[str] = (), exclude: S
     hard links and case-variant paths on case-insensitive disks are one file, and a symlinked
     file is that file under its real path when that is under a root too. `include` patterns
     (globs on the name or the path relative to its root) replace the suffix filter; `exclude`
-    patterns drop files and whole folders.
+    patterns drop files and whole folders. A set `cancel` ends the listing at the next folder.
     """
     suffixes = supported_suffixes() if suffixes is None else suffixes
     visited_dirs: set[tuple[int, int]] = set()
@@ -142,6 +152,8 @@ def walk(roots: Iterable[str | Path], *, include: Sequence[str] = (), exclude: S
             continue
         stack = [root]
         while stack:
+            if cancel is not None and cancel.is_set():
+                return
             folder = stack.pop()
             try:
                 dst = os.stat(folder)
@@ -306,14 +318,12 @@ class Scanner:
         walk_errors: list[tuple[str, str]] = []
         found: list[FoundFile] = []
         for f in walk(roots, include=self.include, exclude=self.exclude, skip_hidden=self.skip_hidden,
-                      errors=walk_errors):  # listing a large library over a network takes a while: say so
+                      errors=walk_errors, cancel=cancel):  # listing a large library takes a while: say so
             found.append(f)
-            if len(found) % WALK_REPORT_EVERY == 0:
-                if progress:
-                    progress(ScanProgress("walk", len(found), 0, f.path, 0.0))
-                if cancel is not None and cancel.is_set():
-                    report.cancelled = True  # nothing is marked removed from a partial listing
-                    break
+            if progress and len(found) % WALK_REPORT_EVERY == 0:
+                progress(ScanProgress("walk", len(found), 0, f.path, 0.0))
+        if cancel is not None and cancel.is_set():
+            report.cancelled = True  # nothing is marked removed from a partial listing
         found_paths = {f.path for f in found}
         # a folder that cannot be listed now (permissions, a disk gone) hides its photos: they
         # are not removed; a name that is not UTF-8 cannot be kept
@@ -330,10 +340,13 @@ class Scanner:
 
         work: list[_Work] = []
         unread_shots: list[FileRecord] = []  # scanned before the library kept capture signatures
+        back: list[tuple[FileRecord, FoundFile]] = []
         for f in found:
             rec = by_path.get(f.path)
             if rec is None:
                 work.append(_Work(f, "new"))
+            elif _came_back(rec, f):
+                back.append((rec, f))
             elif rec.size != f.size or rec.mtime_ns != f.mtime_ns or rec.status in (FileStatus.MISSING,
                                                                                        FileStatus.PENDING):
                 work.append(_Work(f, "changed", rec))
@@ -350,6 +363,19 @@ class Scanner:
             if r.hash:
                 vanished_by_hash.setdefault(r.hash, []).append(r)
         consumed: set[int] = set()
+
+        if back:  # kept only with an embedding as the model wants it; the others are read again
+            embedded = self.repo.ids_with_embedding(self.model, [rec.id for rec, _ in back])
+            if self._n_views:
+                embedded -= self.repo.ids_with_other_views(self.model, self._n_views)
+            work.extend(_Work(f, "changed", rec) for rec, f in back if rec.id not in embedded)
+            back = [(rec, f) for rec, f in back if rec.id in embedded]
+        if back:  # the same file at its old path: known again without reading it
+            with self.repo.transaction():
+                for rec, f in back:
+                    self.repo.update_file(rec.id, status=FileStatus.OK, dev=f.dev, ino=f.ino)
+            report.restored = len(back)
+            report.updated_ids.update(rec.id for rec, _ in back)
 
         total, done, started = len(work), 0, time.monotonic()
         if progress:

@@ -115,6 +115,20 @@ class LibraryStatus:
                     "finished": scan.finished, "cancelled": scan.cancelled, "counts": scan.counts}}
 
 
+def _roots_holding(roots: Sequence[str], paths: Sequence[str]) -> list[str]:
+    """The roots under which any of `paths` really lies, symlinks resolved (a folder once per path)."""
+    real_roots = {r: os.path.realpath(r) for r in roots}
+    real_folders: dict[str, str] = {}
+    holding = set()
+    for p in paths:
+        folder = os.path.dirname(p)
+        if folder not in real_folders:
+            real_folders[folder] = os.path.realpath(folder)
+        real = os.path.join(real_folders[folder], os.path.basename(p))
+        holding.update(r for r, rr in real_roots.items() if real == rr or real.startswith(rr.rstrip(os.sep) + os.sep))
+    return sorted(holding)
+
+
 class _VerdictCacheAdapter:
     """grouping.VerdictCache on the store's verdict table (key = 'version:hash_lo:hash_hi')."""
 
@@ -593,32 +607,29 @@ class Library:
                         f"{os.path.basename(d['path'])} was removed earlier (undo that to bring it back)")
 
     def undo(self) -> ActionRecord | None:
-        """Undo the last action: a trash/move puts the files back at their original paths (never
-        clobbering); a "not duplicates" lets its photos be grouped again."""
-        last = self.repo.last_undoable_action()
-        if last is not None and last.kind == NOT_DUPLICATE:
-            with self.repo.transaction():
-                self.repo.forget_not_duplicates(last.id)
-                for item in last.items:
-                    self.repo.mark_item(item.id, undone=1)
-                self.repo.set_action_state(last.id, "undone")
-            return self.repo.action(last.id)
+        """Undo the last action (see actions.undo_last). Files put back into a folder that is no
+        longer watched stay out of groups, search and tags, as the rest of that folder."""
         try:
             action = actions.undo_last(self.repo)
         except actions.ActionError as e:
             raise LibraryError(str(e)) from e
-        if action is not None:
-            restored = []
-            for item in action.items:
-                if item.undone:
-                    rec = self.repo.file_by_path(item.original_path)
-                    if rec is None:  # restored beside a newer file of the same name
-                        rec = next((f for f in self.repo.files_by_hash(item.hash or "") if f.status == FileStatus.OK),
-                                   None)
-                    if rec is not None:
-                        restored.append(rec.id)
-            self._sync_index(restored, [])
+        if action is None or action.kind == NOT_DUPLICATE:
+            return action
+        restored, unwatched = [], []
+        for item in action.items:
+            if item.undone:
+                rec = self.repo.file_by_path(item.restored_path or item.original_path)
+                if rec is None:
+                    continue
+                (restored if self._watched(rec.path) else unwatched).append(rec.id)
+        if unwatched:
+            with self.repo.transaction():
+                self.repo.set_status(unwatched, FileStatus.MISSING)
+        self._sync_index(restored, [])
         return action
+
+    def _watched(self, path: str) -> bool:
+        return any(path == r or path.startswith(r.rstrip(os.sep) + os.sep) for r in (x.path for x in self.repo.roots()))
 
     def keep_all(self, group: GroupView | Iterable[str | Path]) -> ActionRecord:
         """'These are not duplicates': remembered for every pair (by content, survives moves) and
@@ -627,17 +638,18 @@ class Library:
         records = []
         for p in paths_:
             rec = self.repo.file_by_path(os.path.abspath(p))
-            if rec is None or not rec.hash:
+            if rec is None or not rec.hash or rec.status != FileStatus.OK:
                 raise LibraryError(f"not in the library: {p}")
             records.append(rec)
-        if len({r.hash for r in records}) < 2:
+        contents = sorted({r.hash for r in records})
+        if len(contents) < 2:
             raise LibraryError("these are the same photo, byte for byte: they cannot be marked as not duplicates")
         with self.repo.transaction():
             action_id = self.repo.create_action(NOT_DUPLICATE, None, [(r.path, r.hash, r.size) for r in records])
-            for a, b in itertools.combinations(sorted({r.hash for r in records}), 2):
-                self.repo.add_not_duplicate(a, b, action_id)
-            for item in self.repo.action(action_id).items:
-                self.repo.mark_item(item.id, done=1)
+            added = [self.repo.add_not_duplicate(a, b, action_id) for a, b in itertools.combinations(contents, 2)]
+            if not any(added):  # raising rolls the action back: there would be nothing to undo
+                raise LibraryError("these photos are already marked as not duplicates of each other")
+            self.repo.mark_action_items(action_id, done=1)
             self.repo.set_action_state(action_id, "done")
         for level, gs in self._session_groups.items():
             self._session_groups[level] = [g for g in gs if set(g) != set(paths_)]
@@ -655,20 +667,25 @@ class Library:
         with self.repo.transaction():
             self.repo.add_root(str(p))
 
-    def remove_root(self, path: str | Path) -> None:
+    def remove_root(self, path: str | Path) -> list[str]:
         """Stop watching a folder: its photos leave groups, search and tags (marked missing; no file
         is touched), except those under another watched folder. Adding it again brings them back
-        without embedding them again (their content is known)."""
+        without reading them (see scanner: a file found unchanged at its path).
+
+        Returns the watched folders that hold some of those photos under another name (one folder
+        reached through a symlink in another): scanning them keeps those photos in the library."""
         root = os.path.abspath(os.fspath(path))
         with self.repo.transaction():
             self.repo.remove_root(root)
             others = [r.path for r in self.repo.roots()]
-            still = {f.id for f in self.repo.files_under(others)} if others else set()
-            leaving = [f.id for f in self.repo.files_under([root])
-                       if f.id not in still and f.status != FileStatus.MISSING]
-            self.repo.set_status(leaving, FileStatus.MISSING)
-        self._sync_index([], leaving)
+            still = {f.id for f in self.repo.files_under(others)} | {
+                f.id for f in map(self.repo.file_by_path, others) if f is not None}
+            under = self.repo.files_under([root]) + [f for f in [self.repo.file_by_path(root)] if f is not None]
+            leaving = [f for f in under if f.id not in still and f.status != FileStatus.MISSING]
+            self.repo.set_status([f.id for f in leaving], FileStatus.MISSING)
+        self._sync_index([], [f.id for f in leaving])
         self._session_groups.clear()
+        return _roots_holding(others, [f.path for f in leaving])
 
     def set_root_paused(self, path: str | Path, paused: bool) -> None:
         with self.repo.transaction():

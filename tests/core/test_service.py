@@ -388,10 +388,53 @@ def test_a_folder_no_longer_watched_leaves_search_groups_and_tags(tmp_path, fold
         assert (folder / SAMPLE[0]).exists()  # no file is touched
 
         embedded = len(spy.calls)
-        report = library.scan([folder])  # added again: back without decoding a photo again
-        assert len(spy.calls) == embedded and report.changed == 6
+        report = library.scan([folder])  # added again: back without reading a photo again
+        assert len(spy.calls) == embedded and (report.restored, report.changed, report.new) == (6, 0, 0)
         assert len(library.search(other / "elsewhere.jpg", k=10)) == 6
         assert any(names(g) == {SAMPLE[0], "exact copy.jpg"} for g in library.groups("exact"))
+
+
+def test_a_folder_no_longer_watched_keeps_the_photos_another_watched_folder_reaches_by_a_link(tmp_path, folder,
+                                                                                           embedder):
+    link = tmp_path / "link to photos"
+    link.symlink_to(folder, target_is_directory=True)
+    with Library(tmp_path / "links.sqlite", embedder=embedder) as library:
+        library.scan([link])
+        library.add_root(folder)  # the same photos, watched under their real folder too
+        holding = library.remove_root(link)
+        assert holding == [str(folder)]
+        library.scan(holding)
+        assert library.status().indexed == 6
+        assert all(Path(m.path).parent == folder for g in library.groups("exact") for m in g.members)
+
+
+def test_a_single_photo_added_as_a_folder_leaves_when_it_is_no_longer_watched(tmp_path, folder, embedder):
+    with Library(tmp_path / "one.sqlite", embedder=embedder) as library:
+        library.scan([folder / SAMPLE[0]])
+        library.remove_root(folder / SAMPLE[0])
+        assert library.status().indexed == 0 and library.status().files.get("ok", 0) == 0
+
+
+def test_a_photo_put_back_into_a_folder_no_longer_watched_stays_out_of_the_views(lib, folder):
+    target = folder / "half size.jpg"
+    lib.trash([target])
+    lib.remove_root(folder)
+    lib.undo()
+    assert target.exists()  # the file is back where it was ...
+    assert lib.repo.file_by_path(str(target)).status == FileStatus.MISSING  # ... but not in the library
+    assert lib.status().indexed == 0
+
+
+def test_not_duplicates_needs_photos_in_the_library_and_a_pair_not_yet_decided(lib, folder):
+    a, b = folder / SAMPLE[1], folder / "half size.jpg"
+    lib.trash([b])
+    with pytest.raises(LibraryError, match="not in the library"):
+        lib.keep_all([a, b])
+    lib.undo()
+    lib.keep_all([a, b])
+    with pytest.raises(LibraryError, match="already marked"):
+        lib.keep_all([b, a])
+    assert lib.undo().kind == "not_duplicate" and lib.undo() is None  # the refused one left no action
 
 
 def test_the_index_is_rebuilt_from_sqlite_when_the_library_is_reopened(lib, tmp_path, folder, embedder):

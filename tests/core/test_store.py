@@ -147,6 +147,8 @@ def test_the_journal_of_a_v4_library_survives_the_migration_that_makes_not_dupli
     run_migrations(old, path, migrations=dbmod.MIGRATIONS[:4])
     Repository(old).create_action("trash", None, [("/p/a.jpg", "h1", 10), ("/p/b.jpg", "h2", 20)])
     old.execute("INSERT INTO not_duplicates (hash_a, hash_b, created) VALUES ('h1', 'h3', 0)")
+    old.execute("PRAGMA foreign_keys = OFF")  # as some other tool may have written it
+    old.execute("INSERT INTO action_items (action_id, original_path) VALUES (999, '/p/orphan.jpg')")
     old.conn.close()
 
     repo = Repository.open(path)  # migrates to the current version

@@ -221,8 +221,11 @@ def _v5_undoable_not_duplicates(db: sqlite_utils.Database) -> None:
         )""")
     db.execute("INSERT INTO actions_v5 SELECT id, kind, destination, state, created, finished, undone_at"
                " FROM actions")
+    # an item whose action is gone (only a write with foreign keys off leaves one) has nothing to
+    # undo with: copying it would fail the migration, and with it every opening of the library
     db.execute("INSERT INTO action_items_v5 SELECT id, action_id, original_path, destination_path, trash_info,"
-               " hash, size, done, undone, error, restored_path FROM action_items")
+               " hash, size, done, undone, error, restored_path FROM action_items"
+               " WHERE action_id IN (SELECT id FROM actions)")
     db.execute("DROP TABLE action_items")
     db.execute("DROP TABLE actions")
     db.execute("ALTER TABLE actions_v5 RENAME TO actions")  # action_items_v5 now refers to `actions`

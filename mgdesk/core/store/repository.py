@@ -239,6 +239,17 @@ class Repository:
                 if rec.views is not None:
                     yield rec.file_id, rec.views
 
+    def ids_with_embedding(self, model: str, ids: Sequence[int]) -> set[int]:
+        """Of these files (any status), those with an embedding for the model."""
+        out: set[int] = set()
+        ids = list(ids)
+        for start in range(0, len(ids), 900):  # SQLite's limit on bound parameters
+            chunk = ids[start:start + 900]
+            out.update(r[0] for r in self.db.execute(
+                f"SELECT file_id FROM embeddings WHERE model = ? AND file_id IN ({','.join('?' * len(chunk))})",
+                [model, *chunk]))
+        return out
+
     def ids_with_other_views(self, model: str, n_views: int) -> set[int]:
         """Files whose embedding for the model carries another number of rotated views than
         `n_views` (embedded before the model's card asked for these)."""
@@ -358,6 +369,13 @@ class Repository:
             raise ValueError(f"unknown action item columns: {sorted(set(values) - allowed)}")
         sets = ", ".join(f"{c} = ?" for c in values)
         self.db.execute(f"UPDATE action_items SET {sets} WHERE id = ?", [*values.values(), item_id])
+
+    def mark_action_items(self, action_id: int, **values: Any) -> None:
+        """Every item of one action at once (a "not duplicates" is done, or undone, whole)."""
+        if set(values) - {"done", "undone"}:
+            raise ValueError(f"only done/undone apply to a whole action: {sorted(values)}")
+        sets = ", ".join(f"{c} = ?" for c in values)
+        self.db.execute(f"UPDATE action_items SET {sets} WHERE action_id = ?", [*values.values(), action_id])
 
     def set_action_state(self, action_id: int, state: str) -> None:
         col = "undone_at" if state == "undone" else "finished"
