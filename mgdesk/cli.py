@@ -120,8 +120,9 @@ def cmd_scan(args: argparse.Namespace) -> int:
     if args.json:
         _emit({"version": JSON_VERSION, "scan": counts})
     else:
-        print(", ".join(f"{k} {counts[k]}" for k in ("new", "changed", "moved", "unchanged", "removed", "errors",
-                                                     "embedded")) + f" in {counts['seconds']:.1f} s")
+        shown = ("new", "changed", "moved", *(("restored",) if counts["restored"] else ()), "unchanged", "removed",
+                 "errors", "embedded")
+        print(", ".join(f"{k} {counts[k]}" for k in shown) + f" in {counts['seconds']:.1f} s")
         if report.errors:
             print("see `mgdesk errors` for the files that could not be read")
     for path, why in report.unreadable:
@@ -277,9 +278,10 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 def _undo_text(action: Any) -> str:
     """What `mgdesk undo` would take back, in the words of the action."""
+    from mgdesk.core.store import NOT_DUPLICATE
     when = time.strftime("%Y-%m-%d %H:%M", time.localtime(action.created))
     n = len(action.done_items)
-    if action.kind == "not_duplicate":
+    if action.kind == NOT_DUPLICATE:
         return f"lift 'not duplicates' of {n} photos ({when})"
     where = "the trash" if action.kind == "trash" else action.destination
     return f"put back {n} file(s) moved to {where} ({when})"

@@ -25,6 +25,7 @@ class EmptyState(QWidget):
         hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
         hint.setStyleSheet("color:gray; font-size:13px;")
         self.button = QPushButton("Add folder…")
+        self.setFocusProxy(self.button)  # a sidebar click puts the keyboard here
         self.button.setMinimumSize(180, 44)
         self.button.setStyleSheet("font-size:15px;")
         self.button.clicked.connect(self.addRequested)
@@ -47,6 +48,7 @@ class FoldersView(QWidget):
         super().__init__(parent)
         self.model = FolderItemModel(self)
         self.table = QTableView()
+        self.setFocusProxy(self.table)  # a sidebar click puts the keyboard on the folders
         self.table.setModel(self.model)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)

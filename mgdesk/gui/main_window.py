@@ -22,7 +22,7 @@ from mgdesk.gui.settings_dialog import SettingsDialog
 from mgdesk.gui.tags_view import TagsView
 from mgdesk.gui.thumbnails import ThumbnailLoader
 from mgdesk.gui.worker import (ActionResult, FoldersResult, GroupingStep, GroupsResult, LibraryClient, MemberInfo,
-                               Ready, ScanDone, ScanProgress, WorkerError)
+                               Ready, ScanDone, ScanProgress, SearchResult, WorkerError)
 from mgdesk.paths import RESOURCES
 
 log = logging.getLogger(__name__)
@@ -68,6 +68,7 @@ class MainWindow(QMainWindow):
         self.scanning = False  # a scan's progress owns the status bar's progress bar meanwhile
         # (text, is an error) the status line showed before a grouping took it for its progress
         self._status_before_grouping: tuple[str, bool] | None = None
+        self._status_before_scan: tuple[str, bool] | None = None  # the same, for a scan's progress
 
         self.thumbnails = ThumbnailLoader(self, threads=2)
         self.client = LibraryClient(self, db_path=db_path, model=self.settings.model,
@@ -106,6 +107,7 @@ class MainWindow(QMainWindow):
         # status bar
         self.status_text = QLabel("Opening the library…")
         self.showing_error = False
+        self._error_operation = ""  # what failed, while its error is shown
         self.progress = QProgressBar()
         self.progress.setFixedWidth(220)
         self.progress.setFormat("%v / %m")
@@ -146,7 +148,6 @@ class MainWindow(QMainWindow):
         self.duplicates.keepAllRequested.connect(self.client.keep_all)
         self.duplicates.undo_button.clicked.connect(self.undo)
         self.search_view.searchRequested.connect(self._run_search)
-        self.search_view.grid.findSimilar.connect(self.find_similar)
         self.tags_view.grid.findSimilar.connect(self.find_similar)
         self.tags_view.tagRequested.connect(self.client.tag_photos)
         self.tags_view.albumRequested.connect(self.client.album_tags)
@@ -159,6 +160,7 @@ class MainWindow(QMainWindow):
         w.groupingProgress.connect(self._on_grouping_progress)
         w.groupsReady.connect(self._on_groups_ready)
         w.searchReady.connect(self.search_view.show_results)
+        w.searchReady.connect(self._on_search_ready)
         w.tagsReady.connect(self.tags_view.show_tags)
         w.tagPhotosReady.connect(self.tags_view.show_tag_photos)
         w.albumTagsReady.connect(self.tags_view.show_album_tags)
@@ -275,6 +277,8 @@ class MainWindow(QMainWindow):
     @Slot(object)
     def _on_progress(self, p: ScanProgress) -> None:
         self.last_progress = p
+        if not self.scanning:  # a scan begins: a watched folder's quick look may have nothing to say
+            self._status_before_scan = (self.status_text.text(), self.showing_error)
         self.scanning = True
         self.duplicates.set_scanning(True)
         if p.phase == "walk":  # still finding files: the total is not known yet
@@ -321,6 +325,11 @@ class MainWindow(QMainWindow):
     @Slot(object)
     def _on_scan_finished(self, done: ScanDone) -> None:
         self._scan_ended()
+        if done.source == "watch" and done.changes == 0:  # e.g. the app's own trash, seen by the watcher:
+            if self._status_before_scan is not None:  # nothing new to say: the line says again what it said
+                self.say(*self._status_before_scan)
+            return
+        self.search_view.refresh()
         prefix = "Scan cancelled" if done.cancelled else ("Folder changes picked up" if done.source == "watch"
                                                           else "Scan finished")
         self.say(f"{prefix}: {done.summary}")
@@ -371,6 +380,15 @@ class MainWindow(QMainWindow):
         elif error.operation == "search":  # no results follow: the old ones are not this query's
             self.search_view.show_failure(error.detail or error.message)
         self.say(error.message, error=True)
+        self._error_operation = error.operation
+
+    @Slot(object)
+    def _on_search_ready(self, result: SearchResult) -> None:
+        """A search that worked replaces the red line of one that did not (a results page under
+        "Search failed" reads as if these results failed)."""
+        if self.showing_error and self._error_operation == "search":
+            n = len(result.hits)
+            self.say(f"{n} photo{'s' * (n != 1)} like {os.path.basename(result.query)}")
 
     def say(self, text: str, error: bool = False) -> None:
         """The status line; an error is red for as long as it is what the line says."""

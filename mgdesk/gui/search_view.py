@@ -23,8 +23,10 @@ class SearchView(QWidget):
         super().__init__(parent)
         self.setAcceptDrops(True)
         self.query_path: str | None = None
+        self._query_gone = False  # the query photo left the disk after its search (an undo may bring it back)
         self.model = PhotoItemModel(thumbnails, size=thumbnail_size, parent=self)
         self.grid = PhotoGrid(self.model)
+        self.setFocusProxy(self.grid)  # a sidebar click puts the keyboard on the results
         self.grid.findSimilar.connect(self.search)
         self.query_thumb = QLabel()
         self.query_thumb.setFixedSize(96, 96)
@@ -52,7 +54,7 @@ class SearchView(QWidget):
 
     @Slot(str)
     def search(self, path: str) -> None:
-        self.query_path = path
+        self.query_path, self._query_gone = path, False
         self.query_label.setText(f"Searching for photos like {os.path.basename(path)}…")
         self._show_query_thumb()
         self.searchRequested.emit(path)
@@ -68,8 +70,16 @@ class SearchView(QWidget):
 
     def refresh(self) -> None:
         """The library changed (photos trashed, put back, a folder no longer watched): results shown
-        are asked for again, so they never offer a photo that has left."""
-        if self.query_path is not None and self.model.total():
+        are asked for again, so they never offer a photo that has left. A query photo that has
+        left itself empties the results, quietly; put back, its results come back."""
+        if self.query_path is None or not (self.model.total() or self._query_gone):
+            return
+        self._query_gone = not os.path.isfile(self.query_path)
+        if self._query_gone:
+            self.model.set_photos([])
+            self.query_label.setText(f"{os.path.basename(self.query_path)}, the photo searched with, is no longer "
+                                     "there (trashed or moved). Choose or drop another image.")
+        else:
             self.searchRequested.emit(self.query_path)
 
     def show_failure(self, message: str) -> None:

@@ -22,6 +22,7 @@ class TagsView(QWidget):
         super().__init__(parent)
         self.tag_model = TagItemModel(self)
         self.table = QTableView()
+        self.setFocusProxy(self.table)  # a sidebar click puts the keyboard on the tags
         self.table.setModel(self.tag_model)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
@@ -63,7 +64,17 @@ class TagsView(QWidget):
 
     @Slot(object)
     def show_tags(self, result: TagsResult) -> None:
+        """New counts (after a scan or an action): the tag looked at stays selected and its photos
+        are asked for again, so the grid never shows a photo that has left the library."""
+        rows = self.table.selectionModel().selectedRows()
+        current = self.tag_model.tag(rows[0].row()) if rows else None
         self.tag_model.set_tags(result.tags)
+        row = next((r for r in range(self.tag_model.rowCount()) if self.tag_model.tag(r) == current), None)
+        if row is not None:
+            self.table.selectRow(row)  # asks for its photos again
+        elif current is not None:
+            self.photos.set_photos([])
+            self.grid_title.setText(f"No photo is tagged {current} any more. Pick a tag to see its photos")
 
     def set_albums(self, folders: list[str]) -> None:
         current = self.albums.currentItem().data(Qt.ItemDataRole.UserRole) if self.albums.currentItem() else None
@@ -80,7 +91,8 @@ class TagsView(QWidget):
 
     @Slot(object)
     def show_tag_photos(self, result: TagPhotosResult) -> None:
-        self.grid_title.setText(f"{result.label}: {len(result.paths)} photos")
+        n = len(result.paths)
+        self.grid_title.setText(f"{result.label}: {n} photo{'s' * (n != 1)}")
         self.photos.set_photos(list(result.paths))
 
     @Slot(object)

@@ -19,12 +19,11 @@ from typing import Any
 
 from PySide6.QtCore import QMetaObject, QObject, Qt, QThread, Signal, Slot
 
+from mgdesk.core.store.records import NOT_DUPLICATE
 from mgdesk.core.watch import FolderWatcher, WatchBatch
 
 log = logging.getLogger(__name__)
 
-
-OWN_MOVE_SECONDS = 60.0  # how long the watcher's report of a move the worker made itself is ignored
 
 # --------------------------------------------------------------------------------------------------
 # payloads (frozen: safe to hand from the worker thread to the GUI thread)
@@ -90,6 +89,7 @@ class ScanDone:
     cancelled: bool = False
     errors: int = 0
     source: str = "scan"  # "scan" or "watch"
+    changes: int = -1  # photos new, changed, moved, restored or removed (-1: not known)
 
 
 @dataclass(frozen=True)
@@ -201,16 +201,19 @@ def _renamed_note(record: Any) -> str:
     renamed = list(_get(record, "renamed", {}).values())
     if not renamed:
         return ""
-    names = ", ".join(Path(r).name for r in renamed[:3]) + (" …" if len(renamed) > 3 else "")
-    return f" ({len(renamed)} under a new name beside a file already there: {names})"
+    return f" ({len(renamed)} under a new name beside a file already there: {_names(renamed)})"
+
+
+def _names(paths: list[str]) -> str:
+    """The first few file names of a list, for a one-line message."""
+    return ", ".join(Path(p).name for p in paths[:3]) + (" …" if len(paths) > 3 else "")
 
 
 def _gone_note(gone: list[str]) -> str:
     """What the status message adds for files that left their place since the groups were listed."""
     if not gone:
         return ""
-    names = ", ".join(Path(p).name for p in gone[:3]) + (" …" if len(gone) > 3 else "")
-    return f"; {len(gone)} no longer there (moved or deleted since the groups were listed): {names}"
+    return f"; {len(gone)} no longer there (moved or deleted since the groups were listed): {_names(gone)}"
 
 
 def group_key(paths: Iterable[str]) -> str:
@@ -278,8 +281,6 @@ class LibraryWorker(QObject):
         self.library: Any = None
         self._raw_groups: dict[str, Any] = {}
         self._pending: dict[str, set[str]] = {}  # root -> changed paths held while paused
-        # paths this worker's own trash/undo just moved -> until when their watch events are ignored
-        self._own_moves: dict[str, float] = {}
 
     # -- lifecycle ----------------------------------------------------------------------------
     @Slot()
@@ -355,10 +356,12 @@ class LibraryWorker(QObject):
     @Slot(str)
     def removeRoot(self, root: str) -> None:
         def run() -> None:
-            self.library.remove_root(root)
+            holding = self.library.remove_root(root) or ()
             self._pending.pop(root, None)
             self.refreshFolders()
             self.actionDone.emit(ActionResult("remove_root", f"Stopped watching {root}", (root,)))
+            if holding:  # some of its photos are also under another watched folder: keep them
+                self._scan(tuple(holding), source="scan")
         self._guard("remove folder", run)
 
     @Slot(str, bool)
@@ -414,7 +417,8 @@ class LibraryWorker(QObject):
         summary = str(_get(report, "summary", "") or "") or self._summary(report, len(self.library.errors()))
         for root in roots:
             self._pending.pop(root, None)
-        self.scanFinished.emit(ScanDone(tuple(roots), summary, cancelled, n_errors, source))
+        changes = sum(int(_get(report, k, 0) or 0) for k in ("new", "changed", "moved", "restored", "removed"))
+        self.scanFinished.emit(ScanDone(tuple(roots), summary, cancelled, n_errors, source, changes))
         self.refreshFolders()
 
     @staticmethod
@@ -422,9 +426,9 @@ class LibraryWorker(QObject):
         """What the scan found; the unreadable files are all the library's, as the Folders view
         lists them (a file that failed before and did not change is "unchanged" to the scan)."""
         parts = []
-        for name in ("new", "changed", "moved", "removed", "unchanged"):
+        for name in ("new", "changed", "moved", "restored", "removed", "unchanged"):
             value = _get(report, name, None)
-            if value is None:
+            if value is None or (name == "restored" and not value):  # only a folder added back has any
                 continue
             n = len(value) if isinstance(value, (list, tuple, set, dict)) else value
             parts.append(f"{n} {name}")
@@ -438,11 +442,7 @@ class LibraryWorker(QObject):
         of only the folders the changed paths sit in (not the whole watched root)."""
         roots = self._roots()
         touched: set[str] = set()
-        now = time.monotonic()
-        self._own_moves = {p: t for p, t in self._own_moves.items() if t > now}
         for path in (*batch.changed, *batch.deleted, *(p for pair in batch.moved for p in pair)):
-            if path in self._own_moves:  # the library already knows: a rescan would only say "0 changed"
-                continue
             root = next((r for r in roots if _under(path, r) or _under(path, os.path.realpath(r))), None)
             if root is None:
                 continue
@@ -584,7 +584,6 @@ class LibraryWorker(QObject):
             record = self.library.trash(paths, destination=request.destination,
                                         groups=[list(request.group)] if request.group else ())
             moved = tuple(str(_get(i, "original_path")) for i in _get(record, "items", ()) if _get(i, "done", True))
-            self._moved_here(moved)
             failed = [i for i in _get(record, "items", ()) if not _get(i, "done", True)]
             where = request.destination or "the trash"
             n = len(moved)
@@ -596,12 +595,6 @@ class LibraryWorker(QObject):
             self.refreshFolders()
         self._guard("trash", run)
 
-    def _moved_here(self, paths: Iterable[str]) -> None:
-        """The watcher reports these moves a few seconds later (after its quiet period); the library
-        recorded them already, and a rescan's "0 changed" would replace the action's message."""
-        until = time.monotonic() + OWN_MOVE_SECONDS
-        self._own_moves.update((p, until) for p in paths)
-
     @Slot()
     def undo(self) -> None:
         def run() -> None:
@@ -612,11 +605,14 @@ class LibraryWorker(QObject):
             items = [i for i in _get(record, "items", ()) if _get(i, "undone", True)]
             paths = tuple(str(i.original_path) for i in items)
             n = len(paths)
-            if _get(record, "kind", "") == "not_duplicate":
+            if _get(record, "kind", "") == NOT_DUPLICATE:
                 message = f"Undid \u201cNot duplicates\u201d for {n} photos: they may be grouped again"
             else:
-                self._moved_here(str(_get(i, "restored_path", None) or i.original_path) for i in items)
-                message = f"Restored {n} file{'s' * (n != 1)}" + _renamed_note(record)
+                roots = self._roots()
+                unwatched = sum(1 for p in paths if not any(_under(p, r) for r in roots))
+                message = f"Restored {n} file{'s' * (n != 1)}" + _renamed_note(record) + (
+                    f" ({unwatched} into a folder mgdesk no longer watches: not shown in groups or search)"
+                    if unwatched else "")
             self.actionDone.emit(ActionResult("undo", message, paths))
             self.refreshFolders()
         self._guard("undo", run)

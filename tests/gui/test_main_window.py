@@ -506,16 +506,28 @@ def test_clicking_duplicates_in_the_sidebar_puts_the_keyboard_on_the_groups(qtbo
     qtbot.waitUntil(lambda: scanned.focusWidget() is scanned.duplicates.list, timeout=5_000)
 
 
-def test_the_apps_own_trash_is_not_picked_up_again_as_a_folder_change(qtbot, wait_for, scanned):
+def test_the_apps_own_trash_seen_by_the_watcher_leaves_the_actions_message(qtbot, wait_for, scanned):
     accept_and_record(scanned)
-    rescans: list[object] = []
-    scanned.client.worker.scanFinished.connect(rescans.append)
     scanned.duplicates.list.setFocus()
     with wait_for(scanned.client.worker.actionDone, timeout=60_000) as done:
-        qtbot.keyClick(scanned.duplicates.list, Qt.Key.Key_Delete)
-    qtbot.wait(int(scanned.settings.quiet_seconds * 1000) + 2500)  # the watcher's quiet period and then some
-    assert rescans == []
+        with wait_for(scanned.client.worker.scanFinished, timeout=60_000) as rescan:  # the watcher's
+            qtbot.keyClick(scanned.duplicates.list, Qt.Key.Key_Delete)
+    assert rescan.payload.source == "watch" and rescan.payload.changes == 0
     assert scanned.status_text.text() == done.payload.message
+
+
+def test_a_file_written_over_a_restored_one_is_read_again(qtbot, wait_for, scanned, photo_folder):
+    # the watcher is never told to ignore a path: what a user or a sync client does to a file
+    # the app just put back is picked up like any change
+    accept_and_record(scanned)
+    copy = photo_folder / "edited_copy.jpg"
+    scanned.duplicates.list.setFocus()
+    with wait_for(scanned.client.worker.actionDone, timeout=60_000):
+        qtbot.keyClick(scanned.duplicates.list, Qt.Key.Key_Delete)
+    with wait_for(scanned.client.worker.actionDone, timeout=60_000):
+        qtbot.keyClick(scanned, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    shutil.copy(PHOTOS / BASES[2], copy)  # another photo under the restored name
+    qtbot.waitUntil(lambda: group_paths(scanned) == [{BASES[2], "edited_copy.jpg"}], timeout=60_000)
 
 
 def test_search_results_never_offer_a_photo_that_was_just_trashed(qtbot, wait_for, scanned, photo_folder):
@@ -528,3 +540,77 @@ def test_search_results_never_offer_a_photo_that_was_just_trashed(qtbot, wait_fo
         scanned.trash_members([m for m in scanned.duplicates.current_group().members if m.path == copy])
     assert copy not in [e.path for e in scanned.search_view.model.entries()]
     assert scanned.search_view.model.rowCount() > 0
+
+
+def test_a_tags_photos_are_asked_again_after_one_is_trashed(qtbot, wait_for, scanned):
+    from mgdesk.gui.worker import MemberInfo
+
+    accept_and_record(scanned)
+    scanned.show_page("Tags")
+    view = scanned.tags_view
+    qtbot.waitUntil(lambda: view.tag_model.rowCount() > 0, timeout=60_000)
+    with wait_for(scanned.client.worker.tagPhotosReady, timeout=60_000) as got:
+        view.table.selectRow(0)
+    gone = got.payload.paths[0]
+    with wait_for(scanned.client.worker.tagsReady, timeout=60_000):
+        scanned.trash_members([MemberInfo(gone)])
+    # the tag stays selected and its photos come again without the trashed one (or, its only
+    # photo gone, the tag leaves and the grid says so)
+    qtbot.waitUntil(lambda: gone not in [e.path for e in view.photos.entries()], timeout=60_000)
+    if view.photos.rowCount():
+        assert view.table.selectionModel().selectedRows()
+    else:
+        assert view.grid_title.text().startswith("No photo is tagged")
+
+
+def test_trashing_the_photo_searched_with_empties_the_results_quietly_and_undo_brings_them_back(
+        qtbot, wait_for, scanned, photo_folder):
+    accept_and_record(scanned)
+    copy = str(photo_folder / "edited_copy.jpg")
+    scanned.find_similar(copy)
+    qtbot.waitUntil(lambda: scanned.search_view.model.rowCount() > 0, timeout=60_000)
+    failures = Snapshot(scanned.client.worker.failed, lambda: None)
+    with wait_for(scanned.client.worker.actionDone, timeout=60_000) as done:
+        scanned.trash_members([m for m in scanned.duplicates.current_group().members if m.path == copy])
+    assert scanned.search_view.model.rowCount() == 0
+    assert "edited_copy.jpg, the photo searched with, is no longer there" in scanned.search_view.query_label.text()
+    qtbot.waitUntil(lambda: scanned.status_text.text() == done.payload.message, timeout=60_000)  # after the regroup
+    assert not scanned.showing_error and failures.seen == []
+    with wait_for(scanned.client.worker.searchReady, timeout=60_000):
+        qtbot.keyClick(scanned, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert scanned.search_view.model.rowCount() > 0 and failures.seen == []
+
+
+def test_a_search_that_works_clears_the_red_line_of_one_that_did_not(qtbot, wait_for, scanned, photo_folder):
+    with wait_for(scanned.client.worker.failed, timeout=60_000):
+        scanned.find_similar(str(photo_folder / "corrupt.jpg"))
+    assert scanned.showing_error
+    with wait_for(scanned.client.worker.searchReady, timeout=60_000):
+        scanned.find_similar(str(photo_folder / BASES[0]))
+    assert not scanned.showing_error and scanned.status_text.text().endswith(f"like {BASES[0]}")
+
+
+def test_a_sidebar_click_puts_the_keyboard_on_each_pages_list(qtbot, scanned):
+    scanned.activateWindow()
+    expected = {"Search": scanned.search_view.grid, "Tags": scanned.tags_view.table,
+                "Folders": scanned.folders_view.table}
+    for row, name in enumerate(("Duplicates", "Search", "Tags", "Folders")):
+        if name == "Duplicates":
+            continue
+        item = scanned.sidebar.item(row)
+        qtbot.mouseClick(scanned.sidebar.viewport(), Qt.MouseButton.LeftButton,
+                         pos=scanned.sidebar.visualItemRect(item).center())
+        qtbot.waitUntil(lambda: scanned.focusWidget() is expected[name], timeout=5_000)
+
+
+def test_undo_into_a_folder_no_longer_watched_says_so(qtbot, wait_for, scanned, photo_folder):
+    accept_and_record(scanned)
+    scanned.duplicates.list.setFocus()
+    with wait_for(scanned.client.worker.actionDone, timeout=60_000):
+        qtbot.keyClick(scanned.duplicates.list, Qt.Key.Key_Delete)
+    with wait_for(scanned.client.worker.actionDone, timeout=60_000):
+        scanned.remove_folder(str(photo_folder))
+    with wait_for(scanned.client.worker.actionDone, timeout=60_000) as undone:
+        scanned.undo()
+    assert (photo_folder / "edited_copy.jpg").exists()
+    assert "1 into a folder mgdesk no longer watches" in undone.payload.message
