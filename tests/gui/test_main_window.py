@@ -31,6 +31,21 @@ def accept_and_record(window) -> list[str]:
     return asked
 
 
+def press_delete(qtbot, wait_for, window):
+    """The review key that trashes the current group's unchecked photos; returns the action's catcher."""
+    window.duplicates.list.setFocus()
+    with wait_for(window.client.worker.actionDone, timeout=60_000) as done:
+        qtbot.keyClick(window.duplicates.list, Qt.Key.Key_Delete)
+    return done
+
+
+def press_undo(qtbot, wait_for, window):
+    """Ctrl+Z on the window; returns the action's catcher."""
+    with wait_for(window.client.worker.actionDone, timeout=60_000) as undone:
+        qtbot.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    return undone
+
+
 def test_first_run_shows_an_empty_state_inviting_to_add_a_folder(window):
     assert window.stack.currentWidget() is window.empty_state
     assert window.empty_state.button.isVisible()
@@ -81,15 +96,12 @@ def test_a_trashed_copy_comes_back_on_undo(qtbot, wait_for, scanned, photo_folde
     asked = accept_and_record(scanned)
     copy = photo_folder / "edited_copy.jpg"
     shown = human_size(copy.stat().st_size)
-    scanned.duplicates.list.setFocus()
-    with wait_for(scanned.client.worker.actionDone, timeout=60_000):
-        qtbot.keyClick(scanned.duplicates.list, Qt.Key.Key_Delete)  # trash the unchecked member
+    press_delete(qtbot, wait_for, scanned)
     assert len(asked) == 1
     assert "Move 1 file" in asked[0] and f"({shown})" in asked[0] and "other shots" not in asked[0]
     assert not copy.exists()
     assert (photo_folder / BASES[0]).exists()
-    with wait_for(scanned.client.worker.actionDone, timeout=60_000) as undone:
-        qtbot.keyClick(scanned, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    undone = press_undo(qtbot, wait_for, scanned)
     assert copy.exists()
     assert str(copy) in undone.payload.paths
 
@@ -97,12 +109,9 @@ def test_a_trashed_copy_comes_back_on_undo(qtbot, wait_for, scanned, photo_folde
 def test_undo_beside_a_new_file_at_the_old_path_says_the_new_name(qtbot, wait_for, scanned, photo_folder):
     accept_and_record(scanned)
     copy = photo_folder / "edited_copy.jpg"
-    scanned.duplicates.list.setFocus()
-    with wait_for(scanned.client.worker.actionDone, timeout=60_000):
-        qtbot.keyClick(scanned.duplicates.list, Qt.Key.Key_Delete)
+    press_delete(qtbot, wait_for, scanned)
     copy.write_bytes(b"a new file took its name")
-    with wait_for(scanned.client.worker.actionDone, timeout=60_000) as undone:
-        qtbot.keyClick(scanned, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    undone = press_undo(qtbot, wait_for, scanned)
     assert copy.read_bytes() == b"a new file took its name"
     assert (photo_folder / "edited_copy (2).jpg").exists()
     assert "1 under a new name beside a file already there: edited_copy (2).jpg" in undone.payload.message
@@ -419,9 +428,7 @@ class Snapshot(QObject):
 def test_a_trashed_group_leaves_the_list_before_the_regroup_answers(qtbot, wait_for, scanned):
     accept_and_record(scanned)
     shown = Snapshot(scanned.client.worker.actionDone, lambda: scanned.duplicates.model.rowCount())
-    scanned.duplicates.list.setFocus()
-    with wait_for(scanned.client.worker.actionDone, timeout=60_000):
-        qtbot.keyClick(scanned.duplicates.list, Qt.Key.Key_Delete)
+    press_delete(qtbot, wait_for, scanned)
     assert shown.seen == [0]  # not actionable any more: its copy is in the trash
     assert scanned.duplicates.current_group() is None and not scanned.duplicates.keep_button.isEnabled()
 
@@ -433,8 +440,7 @@ def test_not_duplicates_is_undone_by_ctrl_z_and_its_group_comes_back_selected(qt
         scanned.duplicates.keep_all_button.click()
     assert shown.seen == [0] and "Ctrl+Z" in marked.payload.message
     qtbot.waitUntil(lambda: scanned.duplicates.summary.text().startswith("0 groups"), timeout=60_000)
-    with wait_for(scanned.client.worker.actionDone, timeout=60_000) as undone:
-        qtbot.keyClick(scanned, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    undone = press_undo(qtbot, wait_for, scanned)
     assert "Not duplicates" in undone.payload.message and "grouped again" in undone.payload.message
     qtbot.waitUntil(lambda: scanned.duplicates.current_group() is not None, timeout=60_000)
     assert group_paths(scanned) == [{BASES[0], "edited_copy.jpg"}]
@@ -445,9 +451,7 @@ def test_a_photo_deleted_on_disk_since_the_groups_were_listed_is_named_not_faile
                                                                                   photo_folder):
     accept_and_record(scanned)
     (photo_folder / "edited_copy.jpg").unlink()  # before the watcher's quiet period has passed
-    scanned.duplicates.list.setFocus()
-    with wait_for(scanned.client.worker.actionDone, timeout=60_000) as done:
-        qtbot.keyClick(scanned.duplicates.list, Qt.Key.Key_Delete)
+    done = press_delete(qtbot, wait_for, scanned)
     assert done.payload.message.startswith("Nothing was moved; 1 no longer there")
     assert "edited_copy.jpg" in done.payload.message and not scanned.showing_error
     assert scanned.duplicates.model.rowCount() == 0
@@ -521,11 +525,8 @@ def test_a_file_written_over_a_restored_one_is_read_again(qtbot, wait_for, scann
     # the app just put back is picked up like any change
     accept_and_record(scanned)
     copy = photo_folder / "edited_copy.jpg"
-    scanned.duplicates.list.setFocus()
-    with wait_for(scanned.client.worker.actionDone, timeout=60_000):
-        qtbot.keyClick(scanned.duplicates.list, Qt.Key.Key_Delete)
-    with wait_for(scanned.client.worker.actionDone, timeout=60_000):
-        qtbot.keyClick(scanned, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    press_delete(qtbot, wait_for, scanned)
+    press_undo(qtbot, wait_for, scanned)
     shutil.copy(PHOTOS / BASES[2], copy)  # another photo under the restored name
     qtbot.waitUntil(lambda: group_paths(scanned) == [{BASES[2], "edited_copy.jpg"}], timeout=60_000)
 
@@ -605,9 +606,7 @@ def test_a_sidebar_click_puts_the_keyboard_on_each_pages_list(qtbot, scanned):
 
 def test_undo_into_a_folder_no_longer_watched_says_so(qtbot, wait_for, scanned, photo_folder):
     accept_and_record(scanned)
-    scanned.duplicates.list.setFocus()
-    with wait_for(scanned.client.worker.actionDone, timeout=60_000):
-        qtbot.keyClick(scanned.duplicates.list, Qt.Key.Key_Delete)
+    press_delete(qtbot, wait_for, scanned)
     with wait_for(scanned.client.worker.actionDone, timeout=60_000):
         scanned.remove_folder(str(photo_folder))
     with wait_for(scanned.client.worker.actionDone, timeout=60_000) as undone:
