@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from PIL import Image
 
 from mgdesk.core.embedding import Whitening, class_names, gem
 from mgdesk.core.embedding.backbones import (
@@ -213,3 +214,39 @@ def test_embedding_reports_progress_and_stops_when_cancelled(embedder):
     results = list(embedder.embed_paths(paths, progress=progress, cancel=cancel, chunk=2))
     assert 3 <= len(results) < len(paths)
     assert seen[:3] == [1, 2, 3]
+
+
+def test_folding_batchnorm_keeps_the_descriptors_and_the_tags_of_real_photos(embedder):
+    from mgdesk.core.embedding.fold import fold_batchnorm
+    from mgdesk.core.embedding.multigrain import MultiGrainNet
+    from mgdesk.core.embedding.backbones import create_backbone
+
+    card = embedder.card
+    plain = MultiGrainNet(create_backbone(card.trunk, card.weights), card.p_retrieval, card.p_classification).eval()
+    folded = fold_batchnorm(plain)
+    assert folded is not plain
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in folded.modules())
+    assert any(isinstance(m, torch.nn.BatchNorm2d) for m in plain.modules())  # the original is left as it was
+    photos = sorted(PHOTOS.glob("*.jpg"))[:4]
+    pixels = [np.asarray(Image.open(p).convert("RGB").resize((224, 224))) for p in photos]
+    batch = torch.from_numpy(np.stack(pixels)).permute(0, 3, 1, 2).float() / 127.5 - 1  # mean = std = 0.5
+    with torch.inference_mode():
+        want, got = plain(batch), folded(batch)
+    cosine = (want["normalized_embedding"] * got["normalized_embedding"]).sum(-1)
+    assert float(cosine.min()) > 0.99999
+    assert torch.equal(want["classifier_output"].topk(5).indices, got["classifier_output"].topk(5).indices)
+
+
+def test_a_resnet_trunk_folds_too_and_a_training_network_is_refused():
+    from mgdesk.core.embedding.backbones import resnet50_features
+    from mgdesk.core.embedding.fold import fold_batchnorm
+
+    features, _ = resnet50_features()
+    for m in features.modules():  # statistics that are not the identity, as after training
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.running_mean.uniform_(-0.5, 0.5)
+            m.running_var.uniform_(0.5, 2.0)
+    with pytest.raises(ValueError):
+        fold_batchnorm(features.train())
+    folded = fold_batchnorm(features.eval())
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in folded.modules())

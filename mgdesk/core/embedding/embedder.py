@@ -23,6 +23,7 @@ from PIL import Image
 
 from mgdesk.core.embedding.backbones import create_backbone
 from mgdesk.core.embedding.cards import ModelCard, load_card
+from mgdesk.core.embedding.fold import fold_batchnorm
 from mgdesk.core.embedding.multigrain import MultiGrainNet
 from mgdesk.core.imaging import ImageInfo, ImageLoadError, LoadedImage, load_image
 
@@ -117,6 +118,9 @@ class Embedder:
         self.dim = backbone.num_features
         self.net = MultiGrainNet(backbone, self.card.p_retrieval, self.card.p_classification)
         self.net.eval().to(self.device)
+        # BatchNorm folded into the convolutions: the same outputs (to ~1e-6), a pass less per layer
+        # (lite0, a batch of 16 on 2 CPU cores: 0.55 vs 0.77 s)
+        self.net = fold_batchnorm(self.net)
         # channels_last measured faster on CPU too (lite0, 1 thread: 25 vs 37 ms per image)
         self.channels_last = True
         if self.channels_last:
