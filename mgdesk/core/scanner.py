@@ -90,10 +90,13 @@ class ScanReport:
                 "unreadable": len(self.unreadable)}
 
 
+_PASSING = ("missing", "unreadable")  # failures that may not happen again: such a file is read again
+
+
 def _came_back(rec: FileRecord, f: FoundFile) -> bool:
     """A file marked missing (its folder unwatched, a disk unplugged) is found again at its path,
     unchanged by size, time and inode: with its embedding kept, it needs no reading."""
-    return (rec.status == FileStatus.MISSING and rec.hash is not None and rec.error_reason is None
+    return (rec.status == FileStatus.MISSING and rec.hash is not None and rec.error_reason not in _PASSING
             and rec.size == f.size and rec.mtime_ns == f.mtime_ns
             and (rec.ino is None or (rec.dev, rec.ino) == (f.dev, f.ino)))
 
@@ -364,18 +367,19 @@ class Scanner:
                 vanished_by_hash.setdefault(r.hash, []).append(r)
         consumed: set[int] = set()
 
-        if back:  # kept only with an embedding as the model wants it; the others are read again
+        if back:  # a photo only with an embedding as the model wants it; the others are read again
             embedded = self.repo.ids_with_embedding(self.model, [rec.id for rec, _ in back])
             if self._n_views:
                 embedded -= self.repo.ids_with_other_views(self.model, self._n_views)
-            work.extend(_Work(f, "changed", rec) for rec, f in back if rec.id not in embedded)
-            back = [(rec, f) for rec, f in back if rec.id in embedded]
-        if back:  # the same file at its old path: known again without reading it
-            with self.repo.transaction():
+            work.extend(_Work(f, "changed", rec) for rec, f in back if rec.id not in embedded and not rec.error_reason)
+            back = [(rec, f) for rec, f in back if rec.id in embedded or rec.error_reason]
+        if back:  # the same file at its old path: known again without reading it (one that could not
+            with self.repo.transaction():  # be decoded cannot be again: it keeps its reason)
                 for rec, f in back:
-                    self.repo.update_file(rec.id, status=FileStatus.OK, dev=f.dev, ino=f.ino)
+                    self.repo.update_file(rec.id, status=FileStatus.ERROR if rec.error_reason else FileStatus.OK,
+                                          dev=f.dev, ino=f.ino)
             report.restored = len(back)
-            report.updated_ids.update(rec.id for rec, _ in back)
+            report.updated_ids.update(rec.id for rec, _ in back if not rec.error_reason)
 
         total, done, started = len(work), 0, time.monotonic()
         if progress:

@@ -3,19 +3,25 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 
-from PySide6.QtCore import QModelIndex, QPoint, QSize, Qt, QUrl, Signal, Slot
+from PySide6.QtCore import QItemSelectionModel, QModelIndex, QPoint, QSize, Qt, QUrl, Signal, Slot
 from PySide6.QtGui import QAction, QDesktopServices
 from PySide6.QtWidgets import (QAbstractItemView, QListView, QMenu, QStyledItemDelegate, QStyleOptionViewItem,
                                QWidget)
 
-from mgdesk.gui.item_models import PathRole, PhotoItemModel
+from mgdesk.gui.item_models import PathRole, PhotoEntry, PhotoItemModel
 
 
 def open_in_file_manager(path: str) -> bool:
     """Show the folder holding `path` (the portable part of "reveal in file manager")."""
     folder = path if os.path.isdir(path) else os.path.dirname(path)
     return QDesktopServices.openUrl(QUrl.fromLocalFile(folder))
+
+
+def open_photo(path: str) -> bool:
+    """The photo in the system's own viewer."""
+    return QDesktopServices.openUrl(QUrl.fromLocalFile(path))
 
 
 class _CenteredDelegate(QStyledItemDelegate):
@@ -67,10 +73,34 @@ class PhotoGrid(QListView):
         self.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
         self.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.customContextMenuRequested.connect(self._menu)
-        self.doubleClicked.connect(self._on_double_click)
+        self.activated.connect(self._on_activated)  # a double click or Enter (a single click where the
+        # platform opens on one), as a file manager does
+        self.openRequested.connect(open_photo)
 
     def selected_paths(self) -> list[str]:
         return [i.data(PathRole) for i in self.selectedIndexes()]
+
+    def show_photos(self, entries: Sequence[PhotoEntry | str], *, keep_place: bool = False) -> None:
+        """New photos for the grid. With `keep_place` (the same list asked again after a trash or a
+        scan) the photo the user was on stays current and the view stays where it was scrolled."""
+        model: PhotoItemModel = self.model()
+        current = self.currentIndex().data(PathRole) if self.currentIndex().isValid() else None
+        selected = set(self.selected_paths())
+        scrolled = self.verticalScrollBar().value()
+        model.set_photos(entries)
+        if not keep_place or (current is None and not selected):
+            return
+        rows = {e.path: i for i, e in enumerate(model.entries())}
+        while model.canFetchMore() and any(rows.get(p, -1) >= model.rowCount() for p in {current, *selected}):
+            model.fetchMore()
+        if current in rows:
+            self.setCurrentIndex(model.index(rows[current], 0))
+        chosen = self.selectionModel()
+        chosen.clearSelection()
+        for path in selected:
+            if path in rows:
+                chosen.select(model.index(rows[path], 0), QItemSelectionModel.SelectionFlag.Select)
+        self.verticalScrollBar().setValue(scrolled)
 
     def context_actions(self, path: str) -> list[QAction]:
         similar = QAction("Find similar", self)
@@ -79,7 +109,10 @@ class PhotoGrid(QListView):
         reveal = QAction("Show in file manager", self)
         reveal.setData(path)
         reveal.triggered.connect(self._reveal)
-        return [similar, reveal]
+        show = QAction("Open", self)
+        show.setData(path)
+        show.triggered.connect(lambda: self.openRequested.emit(path))
+        return [show, similar, reveal]
 
     @Slot(QPoint)
     def _menu(self, pos: QPoint) -> None:
@@ -100,5 +133,5 @@ class PhotoGrid(QListView):
         open_in_file_manager(self.sender().data())
 
     @Slot(QModelIndex)
-    def _on_double_click(self, index: QModelIndex) -> None:
+    def _on_activated(self, index: QModelIndex) -> None:
         self.openRequested.emit(index.data(PathRole))

@@ -24,6 +24,8 @@ class SearchView(QWidget):
         self.setAcceptDrops(True)
         self.query_path: str | None = None
         self._query_gone = False  # the query photo left the disk after its search (an undo may bring it back)
+        self._failed = False  # the last search could not be made
+        self._shown_query: str | None = None  # whose results the grid shows
         self.model = PhotoItemModel(thumbnails, size=thumbnail_size, parent=self)
         self.grid = PhotoGrid(self.model)
         self.setFocusProxy(self.grid)  # a sidebar click puts the keyboard on the results
@@ -54,7 +56,7 @@ class SearchView(QWidget):
 
     @Slot(str)
     def search(self, path: str) -> None:
-        self.query_path, self._query_gone = path, False
+        self.query_path, self._query_gone, self._failed = path, False, False
         self.query_label.setText(f"Searching for photos like {os.path.basename(path)}…")
         self._show_query_thumb()
         self.searchRequested.emit(path)
@@ -63,7 +65,8 @@ class SearchView(QWidget):
     def show_results(self, result: SearchResult) -> None:
         if self.query_path is not None and result.query != self.query_path:
             return
-        self.model.set_photos([PhotoEntry(h.path, h.score) for h in result.hits])
+        again, self._shown_query, self._failed = self._shown_query == result.query, result.query, False
+        self.grid.show_photos([PhotoEntry(h.path, h.score) for h in result.hits], keep_place=again)
         n = len(result.hits)
         self.query_label.setText(f"{n} photo{'s' * (n != 1)} like {os.path.basename(result.query)}, best first"
                                  f"\n{result.query}")
@@ -72,10 +75,11 @@ class SearchView(QWidget):
         """The library changed (photos trashed, put back, a folder no longer watched): results shown
         are asked for again, so they never offer a photo that has left. A query photo that has
         left itself empties the results, quietly; put back, its results come back."""
-        if self.query_path is None or not (self.model.total() or self._query_gone):
+        if self.query_path is None or self._failed:  # a query that cannot be made is not asked again
             return
         self._query_gone = not os.path.isfile(self.query_path)
         if self._query_gone:
+            self._shown_query = None
             self.model.set_photos([])
             self.query_label.setText(f"{os.path.basename(self.query_path)}, the photo searched with, is no longer "
                                      "there (trashed or moved). Choose or drop another image.")
@@ -84,6 +88,7 @@ class SearchView(QWidget):
 
     def show_failure(self, message: str) -> None:
         """The search asked for cannot be made (not an image, unreadable): say so, show no results."""
+        self._failed, self._shown_query = True, None
         self.model.set_photos([])
         name = os.path.basename(self.query_path) if self.query_path else "that file"
         self.query_label.setText(f"Cannot search with {name}: {message}")

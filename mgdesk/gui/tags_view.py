@@ -21,6 +21,8 @@ class TagsView(QWidget):
     def __init__(self, thumbnails: ThumbnailLoader, thumbnail_size: int = 140, parent=None) -> None:
         super().__init__(parent)
         self.tag_model = TagItemModel(self)
+        self._tag: str | None = None  # the tag the user picked
+        self._shown_tag: str | None = None  # whose photos the grid shows
         self.table = QTableView()
         self.setFocusProxy(self.table)  # a sidebar click puts the keyboard on the tags
         self.table.setModel(self.tag_model)
@@ -66,14 +68,14 @@ class TagsView(QWidget):
     def show_tags(self, result: TagsResult) -> None:
         """New counts (after a scan or an action): the tag looked at stays selected and its photos
         are asked for again, so the grid never shows a photo that has left the library."""
-        rows = self.table.selectionModel().selectedRows()
-        current = self.tag_model.tag(rows[0].row()) if rows else None
+        current = self._tag  # kept while the tag has no photo: it may come back (a folder added again)
         self.tag_model.set_tags(result.tags)
         row = next((r for r in range(self.tag_model.rowCount()) if self.tag_model.tag(r) == current), None)
         if row is not None:
             self.table.selectRow(row)  # asks for its photos again
         elif current is not None:
             self.photos.set_photos([])
+            self._shown_tag = None
             self.grid_title.setText(f"No photo is tagged {current} any more. Pick a tag to see its photos")
 
     def set_albums(self, folders: list[str]) -> None:
@@ -93,7 +95,8 @@ class TagsView(QWidget):
     def show_tag_photos(self, result: TagPhotosResult) -> None:
         n = len(result.paths)
         self.grid_title.setText(f"{result.label}: {n} photo{'s' * (n != 1)}")
-        self.photos.set_photos(list(result.paths))
+        again, self._shown_tag = self._shown_tag == result.label, result.label
+        self.grid.show_photos(list(result.paths), keep_place=again)
 
     @Slot(object)
     def show_album_tags(self, result: AlbumTagsResult) -> None:
@@ -108,7 +111,8 @@ class TagsView(QWidget):
     def _on_tag(self, *_args) -> None:
         rows = self.table.selectionModel().selectedRows()
         if rows:
-            self.tagRequested.emit(self.tag_model.tag(rows[0].row()))
+            self._tag = self.tag_model.tag(rows[0].row())
+            self.tagRequested.emit(self._tag)
 
     @Slot(QListWidgetItem, QListWidgetItem)
     def _on_album(self, item: QListWidgetItem | None, _prev=None) -> None:

@@ -372,9 +372,11 @@ def test_a_folder_no_longer_watched_leaves_search_groups_and_tags(tmp_path, fold
     other = tmp_path / "other"
     other.mkdir()
     shutil.copy2(PHOTOS / SAMPLE[3], other / "elsewhere.jpg")
+    (folder / "broken.jpg").write_bytes(b"\xff\xd8\xff not a photo")
     spy = EmbedderSpy(embedder)
     with Library(tmp_path / "roots.sqlite", embedder=spy) as library:
         library.scan([folder, other])
+        assert [Path(f.path).name for f in library.errors()] == ["broken.jpg"]
 
         def tagged_folders() -> set[Path]:
             return {Path(p).parent for label, _ in library.tags() for p, _ in library.photos_with_tag(label)}
@@ -384,12 +386,13 @@ def test_a_folder_no_longer_watched_leaves_search_groups_and_tags(tmp_path, fold
         assert [r.path for r in library.roots()] == [str(other)]
         assert [Path(h.path).name for h in library.search(other / "elsewhere.jpg", k=5)] == []
         assert library.groups("exact") == [] and library.groups("copy") == []
-        assert folder not in tagged_folders()
+        assert folder not in tagged_folders() and library.errors() == []
         assert (folder / SAMPLE[0]).exists()  # no file is touched
 
         embedded = len(spy.calls)
         report = library.scan([folder])  # added again: back without reading a photo again
-        assert len(spy.calls) == embedded and (report.restored, report.changed, report.new) == (6, 0, 0)
+        assert len(spy.calls) == embedded and (report.restored, report.changed, report.new) == (7, 0, 0)
+        assert [Path(f.path).name for f in library.errors()] == ["broken.jpg"]  # with its reason, not read again
         assert len(library.search(other / "elsewhere.jpg", k=10)) == 6
         assert any(names(g) == {SAMPLE[0], "exact copy.jpg"} for g in library.groups("exact"))
 

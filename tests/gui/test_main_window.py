@@ -9,6 +9,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Qt, QTimer, Slot
 
 from mgdesk.core.sizes import human_size
+from mgdesk.gui.item_models import PathRole
 from mgdesk.gui.worker import GroupInfo
 
 PHOTOS = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "photos"
@@ -613,3 +614,58 @@ def test_undo_into_a_folder_no_longer_watched_says_so(qtbot, wait_for, scanned, 
         scanned.undo()
     assert (photo_folder / "edited_copy.jpg").exists()
     assert "1 into a folder mgdesk no longer watches" in undone.payload.message
+
+
+def test_search_and_tags_come_back_when_a_folder_is_added_again(qtbot, wait_for, scanned, photo_folder):
+    accept_and_record(scanned)
+    scanned.find_similar(str(photo_folder / BASES[0]))
+    qtbot.waitUntil(lambda: scanned.search_view.model.rowCount() > 0, timeout=60_000)
+    found = scanned.search_view.model.rowCount()
+    view = scanned.tags_view
+    with wait_for(scanned.client.worker.tagPhotosReady, timeout=60_000):
+        view.table.selectRow(0)
+    label = view.tag_model.tag(0)
+    with wait_for(scanned.client.worker.actionDone, timeout=60_000):
+        scanned.remove_folder(str(photo_folder))
+    qtbot.waitUntil(lambda: view.grid_title.text().startswith("No photo is tagged"), timeout=60_000)
+    with wait_for(scanned.client.worker.scanFinished, timeout=300_000) as done:
+        scanned.add_folder(str(photo_folder))
+    assert "5 restored" in done.payload.summary and "changed" in done.payload.summary  # 4 photos + corrupt.jpg
+    assert ", 0 changed" in done.payload.summary
+    qtbot.waitUntil(lambda: scanned.search_view.model.rowCount() == found, timeout=60_000)
+    qtbot.waitUntil(lambda: view.grid_title.text().startswith(f"{label}:") and view.photos.rowCount() > 0,
+                    timeout=60_000)
+
+
+def test_the_photo_looked_at_in_the_results_stays_current_after_an_unrelated_trash(qtbot, wait_for, scanned,
+                                                                                   photo_folder):
+    accept_and_record(scanned)
+    scanned.find_similar(str(photo_folder / BASES[1]))
+    qtbot.waitUntil(lambda: scanned.search_view.model.rowCount() >= 3, timeout=60_000)
+    grid = scanned.search_view.grid
+    kept = scanned.search_view.model.entries()[-1].path
+    assert Path(kept).name != "edited_copy.jpg" or scanned.search_view.model.rowCount() > 3
+    if Path(kept).name == "edited_copy.jpg":
+        kept = scanned.search_view.model.entries()[-2].path
+    grid.setCurrentIndex(scanned.search_view.model.index(
+        [e.path for e in scanned.search_view.model.entries()].index(kept), 0))
+    scanned.show_page("Duplicates")
+    with wait_for(scanned.client.worker.searchReady, timeout=60_000):
+        press_delete(qtbot, wait_for, scanned)  # trashes edited_copy.jpg, of another group
+    assert grid.currentIndex().data(PathRole) == kept and grid.selected_paths() == [kept]
+
+
+def test_double_clicking_a_result_opens_the_photo_in_the_systems_viewer(qtbot, scanned, photo_folder,
+                                                                      monkeypatch):
+    from PySide6.QtGui import QDesktopServices
+
+    opened: list[str] = []
+    monkeypatch.setattr(QDesktopServices, "openUrl", lambda url: opened.append(url.toLocalFile()) or True)
+    scanned.find_similar(str(photo_folder / BASES[0]))
+    qtbot.waitUntil(lambda: scanned.search_view.model.rowCount() > 0, timeout=60_000)
+    grid = scanned.search_view.grid
+    first = scanned.search_view.model.index(0, 0)
+    where = grid.visualRect(first).center()
+    qtbot.mouseClick(grid.viewport(), Qt.MouseButton.LeftButton, pos=where)  # a double click is a press,
+    qtbot.mouseDClick(grid.viewport(), Qt.MouseButton.LeftButton, pos=where)  # then its second press
+    assert opened == [scanned.search_view.model.entries()[0].path]
