@@ -312,3 +312,13 @@ def test_while_listing_folders_the_scan_counts_what_it_found_without_a_bar(capsy
     bar.close()
     err = capsys.readouterr().err
     assert "scanning: looking for photos… 400 found" in err and "[" not in err
+
+
+@pytest.mark.parametrize("command", [["status"], ["tags"], ["errors"], ["dupes", "--level", "exact"]])
+def test_commands_that_read_the_library_start_without_torch(library, command):
+    db, _ = library
+    script = ("import sys\nfrom mgdesk.cli import main\n"
+              f"code = main({[*command, '--db', str(db)]!r})\n"
+              "assert code == 0, code\nassert 'torch' not in sys.modules, 'torch was imported'\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-800:]

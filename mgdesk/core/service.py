@@ -171,6 +171,29 @@ def _whitening_from_bytes(blob: bytes):
                          float(d["shrinkage"]), int(d["n_fit"]))
 
 
+class _EmbedderOnDemand:
+    """The scan's embedder, loaded when a photo first needs embedding: a rescan with nothing new
+    never loads the network (seconds on a laptop, more than the rescan itself)."""
+
+    def __init__(self, library: Library) -> None:
+        self._library = library
+
+    @property
+    def model_name(self) -> str:
+        return self._library.model
+
+    @property
+    def view_angles(self) -> tuple[int, ...]:
+        loaded = self._library._embedder
+        if loaded is not None:
+            return tuple(getattr(loaded, "view_angles", ()) or ())
+        from mgdesk.core.embedding import load_card  # what the Embedder will take from its card
+        return tuple((load_card(self._library.model).extra or {}).get("view_angles", ()))
+
+    def embed_paths(self, paths: Sequence[str], progress: Any = None, cancel: Any = None):
+        return self._library.embedder.embed_paths(paths, progress, cancel)
+
+
 class Library:
     """Opens the database, keeps the FAISS index of the current model in step with it.
 
@@ -312,8 +335,8 @@ class Library:
                 raise LibraryError(f"no such folder: {p}")
             if not os.access(p, os.R_OK):
                 raise LibraryError(f"cannot read: {p}")
-        scanner = Scanner(self.repo, self.embedder, tagger=self._tag, include=self.include, exclude=self.exclude,
-                          batch_size=self.batch_size)
+        scanner = Scanner(self.repo, _EmbedderOnDemand(self), tagger=self._tag, include=self.include,
+                          exclude=self.exclude, batch_size=self.batch_size)
         report = scanner.scan(roots, progress=progress, cancel=cancel)
         self._sync_index(report.updated_ids, report.removed_ids)
         self._session_groups.clear()

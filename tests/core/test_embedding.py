@@ -12,7 +12,8 @@ import pytest
 import torch
 from PIL import Image
 
-from mgdesk.core.embedding import Whitening, class_names, gem
+from mgdesk.core.embedding import Whitening, class_names
+from mgdesk.core.embedding.gem import gem
 from mgdesk.core.embedding.backbones import (
     WeightsError,
     create_backbone,

@@ -565,3 +565,10 @@ def test_a_first_grouping_extracts_local_features_on_every_core_and_a_regroup_no
             sorted(f"g{n}_{edit}.jpg" for edit in kinds) for n, kinds in edits.items()]
         extracted = {total for stage, total in stages if stage == "features"}
         assert extracted == ({12} if session == 0 else set()), stages
+
+
+def test_a_rescan_with_nothing_new_never_loads_the_network(lib, tmp_path, folder):
+    lib.close()
+    with Library(tmp_path / "lib.sqlite") as again:  # no embedder given: the real one, on demand
+        report = again.scan([folder])
+        assert report.unchanged == 6 and again._embedder is None
