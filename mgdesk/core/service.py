@@ -580,7 +580,11 @@ class Library:
                 self.groups(level)
         protected = self._protected_groups(groups)
         try:
-            self._refuse_last_copies(actions.distinct_files(paths_))
+            files = actions.distinct_files(paths_)
+            outside = [f for f in files if self.repo.file_by_path(str(f)) is None]
+            if outside:  # a typo or a stray path: mgdesk removes only what it has scanned
+                raise LibraryError(f"not in the library: {outside[0]} (mgdesk only removes photos it has scanned)")
+            self._refuse_last_copies(files)
             action = actions.remove_files(self.repo, paths_, destination, groups=protected)
         except actions.ActionError as e:
             raise LibraryError(str(e)) from e
@@ -606,12 +610,16 @@ class Library:
                             self.repo.add_decision(rec.hash, "kept", item.original_path, action.id)
 
     def _refuse_last_copies(self, files: Sequence[Path]) -> None:
+        """The cross-session half of "never remove a whole group": a file kept when a copy of it
+        was removed earlier may go only while another kept member stays; when that copy had the
+        same bytes, only another file with those bytes will do (as when both go at once: an exact
+        group is never emptied, whatever edited copies remain)."""
         going = {str(f) for f in files}
 
-        def stands(action_id: int | None, path: str) -> bool:  # that removal is done, not undone
+        def removed(action_id: int | None, path: str):  # that removal's item, while it stands
             action = self.repo.action(action_id) if action_id is not None else None
-            return action is not None and any(i.original_path == path and i.done and not i.undone
-                                              for i in action.items)
+            return next((i for i in action.items if i.original_path == path and i.done and not i.undone),
+                        None) if action is not None else None
 
         def stays(content: str) -> bool:
             return any(f.path not in going and f.status == FileStatus.OK and os.path.exists(f.path)
@@ -622,9 +630,11 @@ class Library:
             if rec is None or not rec.hash:
                 continue
             for d in self.repo.decisions(rec.hash):
-                if d["decision"] != "kept" or not stands(d["action_id"], d["path"]):
+                item = removed(d["action_id"], d["path"]) if d["decision"] == "kept" else None
+                if item is None:
                     continue
-                if not any(stays(h) for h in self.repo.deciders("kept", d["path"], d["action_id"])):
+                kept = [rec.hash] if item.hash == rec.hash else self.repo.deciders("kept", d["path"], d["action_id"])
+                if not any(stays(h) for h in kept):
                     raise LibraryError(
                         f"refusing to remove {f.name}: it is the last copy of a photo whose other copy "
                         f"{os.path.basename(d['path'])} was removed earlier (undo that to bring it back)")

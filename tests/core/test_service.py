@@ -572,3 +572,29 @@ def test_a_rescan_with_nothing_new_never_loads_the_network(lib, tmp_path, folder
     with Library(tmp_path / "lib.sqlite") as again:  # no embedder given: the real one, on demand
         report = again.scan([folder])
         assert report.unchanged == 6 and again._embedder is None
+
+
+def test_the_last_byte_identical_copy_stays_protected_when_its_twin_went_in_an_earlier_trash(tmp_path, embedder):
+    root = tmp_path / "twins"
+    root.mkdir()
+    shutil.copy2(PHOTOS / SAMPLE[0], root / "photo.jpg")
+    shutil.copy2(PHOTOS / SAMPLE[0], root / "photo copy.jpg")
+    with Image.open(root / "photo.jpg") as im:
+        im.resize((im.width // 2, im.height // 2)).save(root / "small.jpg", quality=80)
+    with Library(tmp_path / "twins.sqlite", embedder=embedder) as library:
+        library.scan([root])
+        with pytest.raises(LibraryError, match="every copy"):  # both at once: refused
+            library.trash([root / "photo.jpg", root / "photo copy.jpg"], check_levels=("copy",))
+        library.trash([root / "photo copy.jpg"], check_levels=("copy",))
+        with pytest.raises(LibraryError, match="last copy"):  # one after the other: refused the same
+            library.trash([root / "photo.jpg"], check_levels=("copy",))
+        assert (root / "photo.jpg").exists()
+        library.trash([root / "small.jpg"], check_levels=("copy",))  # an edited copy may still go
+
+
+def test_a_file_the_library_has_not_scanned_is_not_trashed(lib, tmp_path):
+    stray = tmp_path / "notes.txt"
+    stray.write_text("not a photo")
+    with pytest.raises(LibraryError, match="not in the library"):
+        lib.trash([stray])
+    assert stray.exists()
