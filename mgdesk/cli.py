@@ -19,6 +19,10 @@ class CliError(Exception):
     """Printed as one line on stderr; exit status 1."""
 
 
+class Interrupted(CliError):
+    """Ctrl+C, with what was kept: exit status 130, as the shell gives an interrupted command."""
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # one line, no usage dump
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
@@ -108,13 +112,22 @@ def cmd_scan(args: argparse.Namespace) -> int:
             raise CliError(f"no such folder: {p}")
         if not os.access(p, os.R_OK):
             raise CliError(f"cannot read: {p}")
-    with _library(args, create=True) as lib:
+    with _library(args, create=bool(args.paths)) as lib:
+        if not args.paths:  # bring the whole library up to date: every folder it watches
+            roots = [r.path for r in lib.roots()]
+            if not roots:
+                raise CliError("the library watches no folder yet: `mgdesk scan FOLDER` adds one")
+            args.paths = [r for r in roots if os.path.exists(r)]
+            for r in sorted(set(roots) - set(args.paths)):  # an unplugged disk: its photos are kept
+                print(f"mgdesk: skipped {r}: not found (its photos stay in the library)", file=sys.stderr)
+            if not args.paths:
+                raise CliError("none of the library's folders is there (an unplugged disk?)")
         bar = _Progress("scanning")
         try:
             report = lib.scan(args.paths, progress=bar)
         except KeyboardInterrupt:
             bar.close()
-            raise CliError("scan interrupted; finished batches are saved, run the scan again to resume") from None
+            raise Interrupted("scan interrupted; finished batches are saved, run the scan again to resume") from None
         bar.close()
     counts = report.counts()
     if args.json:
@@ -138,8 +151,8 @@ def cmd_dupes(args: argparse.Namespace) -> int:
             groups = lib.groups(args.level, args.threshold, progress=bar)
         except KeyboardInterrupt:
             bar.close()
-            raise CliError("grouping interrupted; the pairs verified so far are saved, "
-                           "run it again to go on") from None
+            raise Interrupted("grouping interrupted; what was done (local features, verified pairs) is "
+                              "saved, run it again to go on") from None
         bar.close()
     if args.json:
         _emit({"version": JSON_VERSION, "level": args.level, "groups": [g.to_json() for g in groups]})
@@ -240,13 +253,12 @@ def cmd_undo(args: argparse.Namespace) -> int:
     if action.kind == NOT_DUPLICATE:
         print(f"undid 'not duplicates' for {len(action.items)} photos: they may be grouped again")
         return 0
-    restored = [i for i in action.items if i.undone]
-    print(f"restored {len(restored)} file(s)")
     renamed = action.renamed
-    for i in restored:
-        if i.original_path in renamed:
-            print(f"  {i.original_path} was taken by another file: restored as {renamed[i.original_path]}")
-    failed = [i for i in action.items if i.done and not i.undone]
+    print(f"restored {_count(len(action.undone_now), 'file')}:")
+    for path in action.undone_now:
+        print(f"  {path}" + (f" (its path was taken by another file: restored as {renamed[path]})"
+                             if path in renamed else ""))
+    failed = action.undoable_items
     for i in failed:
         print(f"mgdesk: could not restore {i.original_path}: {i.error}", file=sys.stderr)
     if failed:
@@ -276,15 +288,20 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0
 
 
+def _count(n: int, noun: str) -> str:
+    """'1 file', '2 files'."""
+    return f"{n} {noun}{'s' * (n != 1)}"
+
+
 def _undo_text(action: Any) -> str:
     """What `mgdesk undo` would take back, in the words of the action."""
     from mgdesk.core.store import NOT_DUPLICATE
     when = time.strftime("%Y-%m-%d %H:%M", time.localtime(action.created))
-    n = len(action.done_items)
+    n = len(action.undoable_items)
     if action.kind == NOT_DUPLICATE:
         return f"lift 'not duplicates' of {n} photos ({when})"
     where = "the trash" if action.kind == "trash" else action.destination
-    return f"put back {n} file(s) moved to {where} ({when})"
+    return f"put back {_count(n, 'file')} moved to {where} ({when})"
 
 
 def cmd_errors(args: argparse.Namespace) -> int:
@@ -367,7 +384,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     except TrainError as e:
         raise CliError(str(e)) from None
     except KeyboardInterrupt:
-        raise CliError("training interrupted; no model written") from None
+        raise Interrupted("training interrupted; no model written") from None
     finally:
         for bar in bars.values():
             bar.close()
@@ -411,8 +428,9 @@ def build_parser() -> argparse.ArgumentParser:
         p.set_defaults(func=func)
         return p
 
-    p = command("scan", cmd_scan, "add folders to the library or bring it up to date", json_flag=True)
-    p.add_argument("paths", nargs="+", metavar="PATH")
+    p = command("scan", cmd_scan, "add folders to the library, or bring all of it up to date (no PATH)",
+                json_flag=True)
+    p.add_argument("paths", nargs="*", metavar="PATH")
     p = command("dupes", cmd_dupes, "list duplicate groups", json_flag=True)
     p.add_argument("--level", choices=("exact", "copy", "similar"), default="copy")
     p.add_argument("--threshold", type=_cosine, default=None, help="cosine threshold override")
@@ -464,6 +482,13 @@ def main(argv: list[str] | None = None) -> int:
     from mgdesk.core.service import LibraryError
     try:
         return int(getattr(args, "func", cmd_gui)(args) or 0)
+    except Interrupted as e:
+        print(f"mgdesk: {e}", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # `mgdesk tags | head`: the reader has what it wanted; say nothing
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # Python's flush at exit would fail on the pipe again
+        return 0
     except (CliError, LibraryError, ActionError) as e:
         print(f"mgdesk: error: {e}", file=sys.stderr)
         return 1

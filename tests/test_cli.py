@@ -322,3 +322,61 @@ def test_commands_that_read_the_library_start_without_torch(library, command):
               "assert code == 0, code\nassert 'torch' not in sys.modules, 'torch was imported'\n")
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-800:]
+
+
+def test_an_undo_that_could_restore_only_some_files_counts_what_it_did_and_what_is_left(library, capsys):
+    from mgdesk.core.actions import find_in_trash
+
+    db, folder = library
+    a, b = folder / SAMPLE[1], folder / SAMPLE[2]
+    assert run(capsys, "trash", str(a), str(b), "--db", str(db), "--yes")[0] == 0
+    in_trash, info = find_in_trash(b)
+    aside = in_trash.with_name("aside.jpg")
+    in_trash.rename(aside)  # the user took one out of the trash by hand
+    code, out, err = run(capsys, "undo", "--db", str(db))
+    assert code == 1 and "restored 1 file:" in out and str(a) in out and "could not restore" in err
+    status = json.loads(run(capsys, "status", "--db", str(db), "--json")[1])
+    assert status["undo"]["paths"] == [str(b)]
+    assert "undo would: put back 1 file moved to the trash" in run(capsys, "status", "--db", str(db))[1]
+    aside.rename(in_trash)  # put back where the trash keeps it: undo tries again
+    code, out, _ = run(capsys, "undo", "--db", str(db))
+    assert code == 0 and "restored 1 file:" in out and str(b) in out and str(a) not in out
+    assert a.exists() and b.exists()
+
+
+def test_a_scan_stopped_by_ctrl_c_exits_130_and_is_on_record_as_cancelled(tmp_path, capsys, monkeypatch):
+    import mgdesk.cli as cli
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for name in SAMPLE:
+        shutil.copy2(PHOTOS / name, folder / name)
+
+    def ctrl_c(self, p):
+        if getattr(p, "phase", "") == "scan":
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli._Progress, "__call__", ctrl_c)
+    db = tmp_path / "lib.sqlite"
+    code, _, err = run(capsys, "scan", str(folder), "--db", str(db))
+    assert code == 130 and "scan interrupted" in err and "error" not in err
+    monkeypatch.undo()
+    status = json.loads(run(capsys, "status", "--db", str(db), "--json")[1])
+    assert status["last_scan"]["cancelled"] is True and status["last_scan"]["finished"] is not None
+
+
+def test_scan_without_a_path_brings_every_watched_folder_up_to_date(library, capsys, tmp_path):
+    db, folder = library
+    shutil.copy2(PHOTOS / "set14_img_002.jpg", folder / "new.jpg")
+    code, out, _ = run(capsys, "scan", "--db", str(db), "--json")
+    assert code == 0 and json.loads(out)["scan"]["new"] == 1
+    code, _, err = run(capsys, "scan", "--db", str(tmp_path / "none.sqlite"))
+    assert code == 1 and "no library" in err
+
+
+def test_output_cut_short_by_a_pipe_is_no_error(library):
+    db, _ = library
+    script = ("import os, sys\nread, write = os.pipe()\nos.close(read)\nos.dup2(write, 1)  # a reader gone\n"
+              f"from mgdesk.cli import main\nsys.exit(main(['tags', '--db', {str(db)!r}]))\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and done.stderr == ""

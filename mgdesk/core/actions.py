@@ -14,6 +14,7 @@ import os
 import shutil
 import sys
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from urllib.parse import unquote
 
@@ -272,12 +273,12 @@ def undo_last(repo: Repository) -> ActionRecord | None:
             repo.forget_not_duplicates(action.id)
             repo.mark_action_items(action.id, undone=1)
             repo.set_action_state(action.id, "undone")
-            return repo.action(action.id)
+            return replace(repo.action(action.id), undone_now=tuple(i.original_path for i in action.items))
     if action.kind == "trash" and os.name == "nt":
         raise RestoreNotSupported("restoring from the Windows Recycle Bin is not supported: use "
                                   "'Restore' in the Recycle Bin for: "
                                   + ", ".join(i.original_path for i in action.done_items))
-    problems = []
+    problems, now = [], []
     for item in reversed(action.items):
         if not item.done or item.undone:
             continue
@@ -307,17 +308,16 @@ def undo_last(repo: Repository) -> ActionRecord | None:
         with repo.transaction():
             repo.mark_item(item.id, undone=1, restored_path=str(restored))
             _restore_row(repo, original, restored)
-    result = repo.action(action.id)
+        now.append(item.original_path)
     if not problems:
         with repo.transaction():
             repo.set_action_state(action.id, "undone")
-        return repo.action(action.id)
     # what could not be restored stays journaled and undoable: once the file is back where
     # the journal says (renamed back, returned to the trash), undo tries it again
-    if not any(i.undone for i in result.items):
+    elif not now:
         raise ActionError("nothing could be restored: " + "; ".join(problems)
                           + " (put it back and run undo again)")
-    return result
+    return replace(repo.action(action.id), undone_now=tuple(reversed(now)))
 
 
 def _restore_row(repo: Repository, original: Path, restored: Path) -> None:

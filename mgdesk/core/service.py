@@ -109,7 +109,7 @@ class LibraryStatus:
                 "indexed": self.indexed, "whitening": self.whitening, "roots": list(self.roots),
                 "not_duplicates": self.not_duplicates,
                 "undo": None if undo is None else {"kind": undo.kind, "created": undo.created,
-                                                   "paths": [i.original_path for i in undo.done_items]},
+                                                   "paths": [i.original_path for i in undo.undoable_items]},
                 "last_scan": None if scan is None else {
                     "roots": list(scan.roots), "model": scan.model, "started": scan.started,
                     "finished": scan.finished, "cancelled": scan.cancelled, "counts": scan.counts}}
@@ -337,7 +337,12 @@ class Library:
                 raise LibraryError(f"cannot read: {p}")
         scanner = Scanner(self.repo, _EmbedderOnDemand(self), tagger=self._tag, include=self.include,
                           exclude=self.exclude, batch_size=self.batch_size)
-        report = scanner.scan(roots, progress=progress, cancel=cancel)
+        try:
+            report = scanner.scan(roots, progress=progress, cancel=cancel)
+        except KeyboardInterrupt:  # the batches written are kept; the scan is on record as cancelled
+            with self.repo.transaction():
+                self.repo.cancel_unfinished_scans()
+            raise
         self._sync_index(report.updated_ids, report.removed_ids)
         self._session_groups.clear()
         if not report.cancelled:
@@ -650,7 +655,7 @@ class Library:
             return action
         restored, unwatched = [], []
         for item in action.items:
-            if item.undone:
+            if item.original_path in action.undone_now:
                 rec = self.repo.file_by_path(item.restored_path or item.original_path)
                 if rec is None:
                     continue

@@ -602,17 +602,18 @@ class LibraryWorker(QObject):
             if record is None:
                 self.actionDone.emit(ActionResult("undo", "Nothing to undo"))
                 return
-            items = [i for i in _get(record, "items", ()) if _get(i, "undone", True)]
-            paths = tuple(str(i.original_path) for i in items)
+            paths = tuple(_get(record, "undone_now", ()))
             n = len(paths)
             if _get(record, "kind", "") == NOT_DUPLICATE:
                 message = f"Undid \u201cNot duplicates\u201d for {n} photos: they may be grouped again"
             else:
                 roots = self._roots()
                 unwatched = sum(1 for p in paths if not any(_under(p, r) for r in roots))
+                left = list(_get(record, "undoable_items", ()))
                 message = f"Restored {n} file{'s' * (n != 1)}" + _renamed_note(record) + (
                     f" ({unwatched} into a folder mgdesk no longer watches: not shown in groups or search)"
-                    if unwatched else "")
+                    if unwatched else "") + (
+                    f"; {len(left)} could not be: {left[0].error} (put it back and undo again)" if left else "")
             self.actionDone.emit(ActionResult("undo", message, paths))
             self.refreshFolders()
         self._guard("undo", run)

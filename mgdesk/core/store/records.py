@@ -85,10 +85,17 @@ class ActionRecord:
     finished: float | None
     undone_at: float | None
     items: tuple[ActionItemRecord, ...] = ()
+    # original paths the undo that returned this record took back (an undo may need two goes)
+    undone_now: tuple[str, ...] = ()
 
     @property
     def done_items(self) -> tuple[ActionItemRecord, ...]:
         return tuple(i for i in self.items if i.done)
+
+    @property
+    def undoable_items(self) -> tuple[ActionItemRecord, ...]:
+        """What an undo would still take back."""
+        return tuple(i for i in self.items if i.done and not i.undone)
 
     @property
     def bytes(self) -> int:
