@@ -129,6 +129,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
             bar.close()
             raise Interrupted("scan interrupted; finished batches are saved, run the scan again to resume") from None
         bar.close()
+        unreadable = len(lib.errors())  # the library's, as `mgdesk errors` lists them (not only this scan's)
     counts = report.counts()
     if args.json:
         _emit({"version": JSON_VERSION, "scan": counts})
@@ -136,8 +137,8 @@ def cmd_scan(args: argparse.Namespace) -> int:
         shown = ("new", "changed", "moved", *(("restored",) if counts["restored"] else ()), "unchanged", "removed",
                  "errors", "embedded")
         print(", ".join(f"{k} {counts[k]}" for k in shown) + f" in {counts['seconds']:.1f} s")
-        if report.errors:
-            print("see `mgdesk errors` for the files that could not be read")
+        if unreadable:
+            print(f"{_count(unreadable, 'file')} cannot be read: `mgdesk errors` lists them with the reason")
     for path, why in report.unreadable:
         print(f"mgdesk: cannot read {path}: {why}" + (" (the photos known there are left as they were)"
                                                       if os.path.isdir(path) else ""), file=sys.stderr)

@@ -288,7 +288,7 @@ def choose_keeper(members: Sequence[MemberInfo], rules: KeepRules | None = None)
             steps.append(text)
             alive = winners
     index, text = _tie_break(members, alive)
-    return index, why("all equal on the other keep rules; " + text)
+    return index, why(("equal on the other keep rules; " if steps else "equal on every keep rule; ") + text)
 
 
 #: what file managers, browsers and sync tools add to a second copy's name: "IMG_1 (1)",

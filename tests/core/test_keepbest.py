@@ -129,7 +129,7 @@ def test_exact_copies_keep_the_one_not_named_like_a_copy(copy_name):
     members = [member(f"/dl/{copy_name}"), member("/p/IMG_1.jpg")]
     index, reason = choose_keeper(members)
     assert index == 1
-    assert reason == f"all equal on the other keep rules; kept the one not named as a copy ({copy_name} is)"
+    assert reason == f"equal on every keep rule; kept the one not named as a copy ({copy_name} is)"
 
 
 def test_a_name_is_a_copy_only_next_to_the_name_it_copies():
@@ -171,7 +171,7 @@ def test_of_one_photo_at_one_size_the_file_with_the_cameras_capture_date_beats_a
 def test_then_the_file_written_first_is_kept():
     newer = MemberInfo("/b/IMG_1.jpg", 1000, 800, 100_000, modified=1_700_000_100.0)
     older = MemberInfo("/a/IMG_1.jpg", 1000, 800, 100_000, modified=1_700_000_000.0)
-    assert choose_keeper([newer, older]) == (1, "all equal on the other keep rules; kept the file written first")
+    assert choose_keeper([newer, older]) == (1, "equal on every keep rule; kept the file written first")
 
 
 def test_bad_input_is_a_clear_error():
