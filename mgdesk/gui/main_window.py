@@ -278,7 +278,8 @@ class MainWindow(QMainWindow):
     def _on_progress(self, p: ScanProgress) -> None:
         self.last_progress = p
         if not self.scanning:  # a scan begins: a watched folder's quick look may have nothing to say
-            self._status_before_scan = (self.status_text.text(), self.showing_error)
+            # (under a grouping's progress, what the line said before it)
+            self._status_before_scan = self._status_before_grouping or (self.status_text.text(), self.showing_error)
         self.scanning = True
         self.duplicates.set_scanning(True)
         if p.phase == "walk":  # still finding files: the total is not known yet
@@ -316,8 +317,9 @@ class MainWindow(QMainWindow):
     def _on_groups_ready(self, result: GroupsResult) -> None:
         """The grouping's bar goes; the status line says again what it said before (a scan's summary)."""
         if self._status_before_grouping is not None:
-            self.progress.hide()
-            self.say(*self._status_before_grouping)
+            if not self.scanning:  # a scan that began meanwhile owns the bar and the line now
+                self.progress.hide()
+                self.say(*self._status_before_grouping)
             self._status_before_grouping = None
         if result.cancelled:
             self.say("Grouping cancelled; the pairs verified so far are kept for next time")

@@ -669,3 +669,17 @@ def test_double_clicking_a_result_opens_the_photo_in_the_systems_viewer(qtbot, s
     qtbot.mouseClick(grid.viewport(), Qt.MouseButton.LeftButton, pos=where)  # a double click is a press,
     qtbot.mouseDClick(grid.viewport(), Qt.MouseButton.LeftButton, pos=where)  # then its second press
     assert opened == [scanned.search_view.model.entries()[0].path]
+
+
+def test_a_watch_scan_during_a_grouping_leaves_the_message_both_came_after(qtbot, scanned):
+    # after a trash: the regroup shows its progress, the watcher's quick look starts and finds
+    # nothing new, the regroup ends; the line must say the trash's message again, and the bar go
+    from mgdesk.gui.worker import GroupingStep, GroupsResult, ScanDone, ScanProgress
+
+    scanned.say("Moved 1 file to the trash")
+    scanned._on_grouping_progress(GroupingStep("verify", 1, 4))
+    scanned._on_progress(ScanProgress(0, 0, "", 0.0, None, "walk"))
+    scanned._on_groups_ready(GroupsResult(scanned.client.generation, "copy", None, ()))
+    assert scanned.progress.isVisible()  # the scan's bar, which the grouping's end left alone
+    scanned._on_scan_finished(ScanDone((), "0 new", source="watch", changes=0))
+    assert scanned.status_text.text() == "Moved 1 file to the trash" and not scanned.progress.isVisible()
