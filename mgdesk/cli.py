@@ -321,7 +321,7 @@ def cmd_errors(args: argparse.Namespace) -> int:
 
 def cmd_models(args: argparse.Namespace) -> int:
     from mgdesk.core.embedding import available_cards, load_card
-    from mgdesk.core.embedding.backbones import WeightsError
+    from mgdesk.core.embedding.backbones import WeightsError, missing_weights
 
     if args.action == "import-multigrain":
         if not args.file:
@@ -340,13 +340,16 @@ def cmd_models(args: argparse.Namespace) -> int:
         except (KeyError, TypeError, ValueError) as e:
             print(f"mgdesk: warning: model card {name} is unreadable: {e}", file=sys.stderr)
             continue
+        missing = missing_weights(card.trunk, card.weights)
         cards.append({"name": card.name, "trunk": card.trunk, "side": card.retrieval_side,
-                      "p_retrieval": card.p_retrieval, "licence": card.licence})
+                      "p_retrieval": card.p_retrieval, "licence": card.licence, "installed": missing is None,
+                      **({"missing": missing} if missing else {})})
     if args.json:
         _emit({"version": JSON_VERSION, "models": cards})
     else:
         for c in cards:
-            print(f"{c['name']:16} {c['trunk']:24} side {c['side']:4}  p {c['p_retrieval']:g}  {c['licence']}")
+            print(f"{c['name']:16} {c['trunk']:24} side {c['side']:4}  p {c['p_retrieval']:g}  {c['licence']}"
+                  + (f"  ({c['missing']})" if "missing" in c else ""))
     return 0
 
 

