@@ -198,13 +198,17 @@ class ComparePane(QWidget):
         return max(80, int(min(avail, self.scroll.viewport().height() - 330, PREVIEW_SIZE) * self.zoom.value() / 100))
 
     @Slot()
-    def _render_images(self, *_args) -> None:
+    def _render_images(self, *_args, only: str | None = None) -> None:
+        """Every card's image at a common scale (sizes compare at a glance); with `only`, just the
+        card of that photo (its preview arrived: the others are drawn already)."""
         if not self.cards:
             return
         box = self._box()
         longest = max(max(c.member.width, c.member.height) for c in self.cards) or 1
         scale = box / longest
         for card in self.cards:
+            if only is not None and card.member.path != only:
+                continue
             card.set_box(box)
             m = card.member
             pixmap = self._thumbs.pixmap(m.path, PREVIEW_SIZE, request=False)
@@ -222,7 +226,7 @@ class ComparePane(QWidget):
     @Slot(str, int)
     def _on_ready(self, path: str, size: int) -> None:
         if size == PREVIEW_SIZE and any(c.member.path == path for c in self.cards):
-            self._render_images()
+            self._render_images(only=path)
 
     @Slot(str, int, str)
     def _on_failed(self, path: str, size: int, _msg: str) -> None:
