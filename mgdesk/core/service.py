@@ -718,9 +718,8 @@ class Library:
         with self.repo.transaction():
             self.repo.remove_root(root)
             others = [r.path for r in self.repo.roots()]
-            still = {f.id for f in self.repo.files_under(others)} | {
-                f.id for f in map(self.repo.file_by_path, others) if f is not None}
-            under = self.repo.files_under([root]) + [f for f in [self.repo.file_by_path(root)] if f is not None]
+            still = {f.id for f in self.repo.files_under(others)}
+            under = self.repo.files_under([root])
             leaving = [f for f in under if f.id not in still and f.status != FileStatus.MISSING]
             self.repo.set_status([f.id for f in leaving], FileStatus.MISSING)
         self._sync_index([], [f.id for f in leaving])

@@ -351,3 +351,12 @@ def test_photos_embedded_before_the_model_had_rotated_views_are_embedded_once_mo
     two = EmbedderSpy(Embedder("lite0", "cpu", view_angles=(90, 270)))  # a card asking for others
     Scanner(repo, two, batch_size=4).scan([photos])
     assert len(two.calls) == 6
+
+
+def test_a_photo_added_on_its_own_is_rescanned_as_unchanged(photos, repo, scanner):
+    sc, emb = scanner(repo)
+    single = photos / SAMPLE[0]
+    assert sc.scan([single]).new == 1
+    emb.calls.clear()
+    report = sc.scan([single])  # the library's roots include it as it was given
+    assert report.unchanged == 1 and report.new == 0 and emb.calls == []

@@ -94,13 +94,13 @@ class Repository:
         return out
 
     def files_under(self, roots: Sequence[str]) -> list[FileRecord]:
-        """Every known file below any of the roots (any status)."""
+        """Every known file below any of the roots, or that is one (a photo added on its own), any status."""
         out = []
         for root in roots:
             prefix = root.rstrip(os.sep) + os.sep
             # Range on the primary text index rather than LIKE (paths may contain % and _).
-            rows = self._rows("SELECT * FROM files WHERE path >= ? AND path < ?",
-                              (prefix, prefix[:-1] + chr(ord(os.sep) + 1)))
+            rows = self._rows("SELECT * FROM files WHERE (path >= ? AND path < ?) OR path = ?",
+                              (prefix, prefix[:-1] + chr(ord(os.sep) + 1), root))
             out.extend(FileRecord.from_row(r) for r in rows)
         seen: set[int] = set()
         return [f for f in out if not (f.id in seen or seen.add(f.id))]
