@@ -49,6 +49,8 @@ class _Progress:
         final = getattr(p, "phase", None) == "done" or (stage is not None and p.done >= p.total)
         if now < self.quiet_until or (not final and now - self.last < (0.1 if self.tty else 2.0)):
             return
+        if getattr(p, "phase", "walk") != "walk" and p.total == 0:  # nothing to read: no empty bar
+            return
         self.last = now
         total = max(p.total, 1)
         width = 30
