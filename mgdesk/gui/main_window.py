@@ -154,6 +154,7 @@ class MainWindow(QMainWindow):
 
         # worker → GUI results (queued: the worker lives in its own thread)
         w.ready.connect(self._on_ready)
+        w.deviceKnown.connect(self._on_device)
         w.progress.connect(self._on_progress)
         w.scanFinished.connect(self._on_scan_finished)
         w.groupsReady.connect(self.duplicates.show_groups)
@@ -268,11 +269,17 @@ class MainWindow(QMainWindow):
     # -- worker results
     @Slot(object)
     def _on_ready(self, ready: Ready) -> None:
-        self.device_label.setText(f"device: {ready.device}")
-        self.say(f"Library open ({ready.model} on {ready.device})")
+        if ready.device:
+            self.device_label.setText(f"device: {ready.device}")
+        self.say(f"Library open ({ready.model} on {ready.device})" if ready.device else
+                 f"Library open ({ready.model})")
         if self._scan_on_start:
             self.client.scan()  # reconcile changes made while the app was closed
         self.refresh_results()
+
+    @Slot(str)
+    def _on_device(self, device: str) -> None:
+        self.device_label.setText(f"device: {device}")
 
     @Slot(object)
     def _on_progress(self, p: ScanProgress) -> None:

@@ -17,13 +17,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QMetaObject, QObject, Qt, QThread, Signal, Slot
+from PySide6.QtCore import QMetaObject, QObject, Qt, QThread, QTimer, Signal, Slot
 
 from mgdesk.core.store.records import NOT_DUPLICATE
 from mgdesk.core.watch import FolderWatcher, WatchBatch
 
 log = logging.getLogger(__name__)
 
+
+DEVICE_REPORT_DELAY_MS = 1500  # queued behind the first requests the window makes once the library is open
 
 # --------------------------------------------------------------------------------------------------
 # payloads (frozen: safe to hand from the worker thread to the GUI thread)
@@ -266,6 +268,7 @@ class LibraryWorker(QObject):
     actionDone = Signal(object)  # ActionResult
     failed = Signal(object)  # WorkerError
     busyChanged = Signal(bool)
+    deviceKnown = Signal(str)  # "CPU", "CUDA": found after the start's first work when no model is loaded
 
     def __init__(self, cancel: threading.Event, *, db_path: Path | None = None, model: str = "lite0",
                  device: str | None = None, exclude: tuple[str, ...] = (), keep_rules: Any = None,
@@ -297,19 +300,29 @@ class LibraryWorker(QObject):
             log.exception("cannot open the library")
             self.failed.emit(WorkerError("open", f"Cannot open the library: {exc}"))
             return
-        self.ready.emit(Ready(device=self._device_name(), model=self._model))
+        loaded = getattr(self.library, "_embedder", None) is not None
+        self.ready.emit(Ready(device=self._device_name() if loaded else "", model=self._model))
+        if not loaded:  # finding the device imports torch (seconds): after the start's scan and groups
+            QTimer.singleShot(DEVICE_REPORT_DELAY_MS, self._report_device)
         self.refreshFolders()
 
+    @Slot()
+    def _report_device(self) -> None:
+        if self.library is not None:
+            self.deviceKnown.emit(self._device_name())
+
     def _device_name(self) -> str:
-        lib = self.library
-        for getter in (lambda: lib.embedder.device, lambda: lib.device):  # the embedder knows what "auto" chose
-            try:
-                value = getter()
-            except Exception:
-                continue
-            if value:
-                return str(value).split(":")[0].upper().replace("CUDA", "CUDA")
-        return self._device.upper() if self._device else "CPU"
+        """The embedder's device when it is loaded, else the one it will pick ("auto": CUDA if there)."""
+        loaded = getattr(self.library, "_embedder", None)
+        try:
+            if loaded is not None:
+                value = loaded.device
+            else:
+                from mgdesk.core.embedding import pick_device
+                value = pick_device(self._device)
+        except Exception:
+            value = self._device or "cpu"
+        return str(value).split(":")[0].upper()
 
     @Slot()
     def shutdown(self) -> None:

@@ -683,3 +683,24 @@ def test_a_watch_scan_during_a_grouping_leaves_the_message_both_came_after(qtbot
     assert scanned.progress.isVisible()  # the scan's bar, which the grouping's end left alone
     scanned._on_scan_finished(ScanDone((), "0 new", source="watch", changes=0))
     assert scanned.status_text.text() == "Moved 1 file to the trash" and not scanned.progress.isVisible()
+
+
+def test_opening_the_window_loads_no_network_until_a_photo_needs_it(qtbot, settings, tmp_path):
+    from mgdesk.core.service import Library
+    from mgdesk.gui.main_window import MainWindow
+
+    opened: list[Library] = []
+
+    def make(**kwargs):
+        opened.append(Library(**kwargs))  # the real one, with its own embedder on demand
+        return opened[-1]
+
+    win = MainWindow(settings=settings, db_path=tmp_path / "lib.sqlite", library_factory=make)
+    qtbot.addWidget(win)
+    win.show()
+    try:
+        qtbot.waitUntil(lambda: win.status_text.text().startswith("Library open"), timeout=60_000)
+        qtbot.waitUntil(lambda: win.device_label.text() in ("device: CPU", "device: CUDA"), timeout=60_000)
+        assert opened[0]._embedder is None  # the device is known; the model waits for a photo
+    finally:
+        win.close()
