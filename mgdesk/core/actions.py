@@ -307,7 +307,7 @@ def undo_last(repo: Repository) -> ActionRecord | None:
             continue
         with repo.transaction():
             repo.mark_item(item.id, undone=1, restored_path=str(restored))
-            _restore_row(repo, original, restored)
+            _restore_row(repo, original, restored, item.hash)
         now.append(item.original_path)
     if not problems:
         with repo.transaction():
@@ -320,11 +320,19 @@ def undo_last(repo: Repository) -> ActionRecord | None:
     return replace(repo.action(action.id), undone_now=tuple(reversed(now)))
 
 
-def _restore_row(repo: Repository, original: Path, restored: Path) -> None:
-    rec = repo.file_by_path(str(original))
-    if rec is None:
-        return
+def _restore_row(repo: Repository, original: Path, restored: Path, content: str | None) -> None:
+    """The library's record of a file put back. The record at its old path is the file's own only
+    while it is still missing with the file's content: once a scan gave that path to a newer file,
+    moving the record would put the newer file's content on this one (and let the newer file's
+    copies be trashed as "duplicates" of it). Then the file put back gets a record of its own,
+    pending, which the next scan reads."""
     st = os.stat(restored)
+    rec = repo.file_by_path(str(original))
+    if rec is None or rec.status != FileStatus.MISSING or (content is not None and rec.hash != content):
+        if repo.file_by_path(str(restored)) is None:
+            repo.insert_file({"path": str(restored), "size": st.st_size, "mtime_ns": st.st_mtime_ns,
+                              "dev": st.st_dev, "ino": st.st_ino, "status": FileStatus.PENDING})
+        return
     values = {"status": FileStatus.OK if rec.error_reason is None else FileStatus.ERROR,
               "mtime_ns": st.st_mtime_ns, "size": st.st_size, "dev": st.st_dev, "ino": st.st_ino}
     if restored != original:

@@ -605,3 +605,18 @@ def test_a_byte_identical_member_says_it_is_an_exact_copy_at_every_level(lib, le
     group = next(g for g in lib.groups(level) if "exact copy.jpg" in names(g))
     twin = next(m for m in group.members if Path(m.path).name in {SAMPLE[0], "exact copy.jpg"} and not m.keep)
     assert twin.reason.startswith("exact copy of ")
+
+
+def test_a_file_put_back_beside_a_newer_one_at_its_path_keeps_its_own_content(lib, folder):
+    original = folder / SAMPLE[2]
+    kept = original.read_bytes()
+    lib.trash([original])
+    shutil.copy2(folder / SAMPLE[3], original)  # another photo takes the name, and a scan sees it
+    lib.scan([folder])
+    lib.undo()
+    beside = folder / f"{original.stem} (2){original.suffix}"
+    assert beside.read_bytes() == kept
+    assert lib.repo.file_by_path(str(beside)).hash != lib.repo.file_by_path(str(original)).hash
+    lib.scan([folder])
+    twins = [names(g) for g in lib.groups("exact")]
+    assert {SAMPLE[2], SAMPLE[3]} in twins and not any(beside.name in t for t in twins)
