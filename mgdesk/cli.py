@@ -119,9 +119,10 @@ def cmd_scan(args: argparse.Namespace) -> int:
             roots = [r.path for r in lib.roots()]
             if not roots:
                 raise CliError("the library watches no folder yet: `mgdesk scan FOLDER` adds one")
-            args.paths = [r for r in roots if os.path.exists(r)]
+            args.paths = [r for r in roots if os.path.exists(r) and os.access(r, os.R_OK)]
             for r in sorted(set(roots) - set(args.paths)):  # an unplugged disk: its photos are kept
-                print(f"mgdesk: skipped {r}: not found (its photos stay in the library)", file=sys.stderr)
+                why = "cannot be read" if os.path.exists(r) else "not found"
+                print(f"mgdesk: skipped {r}: {why} (its photos stay in the library)", file=sys.stderr)
             if not args.paths:
                 raise CliError("none of the library's folders is there (an unplugged disk?)")
         bar = _Progress("scanning")
@@ -220,14 +221,16 @@ def cmd_trash(args: argparse.Namespace) -> int:
     where = f"to {args.to}" if args.to else "to the trash"
     if not args.yes:
         if not sys.stdin or not sys.stdin.isatty():
-            raise CliError(f"refusing to move {len(args.paths)} file(s) without confirmation: pass --yes")
-        answer = input(f"Move {len(args.paths)} file(s), {human_size(size)}, {where}? [y/N] ")
+            raise CliError(f"refusing to move {_count(len(args.paths), 'file')} without confirmation: pass --yes")
+        answer = input(f"Move {_count(len(args.paths), 'file')}, {human_size(size)}, {where}? [y/N] ")
         if answer.strip().lower() not in ("y", "yes"):
             print("nothing moved")
             return 1
     with _library(args) as lib:
         action = lib.trash(args.paths, destination=args.to, check_levels=("copy",) if lib.index else ())
-    print(f"moved {len(action.done_items)} file(s), {human_size(action.bytes)}, {where}; `mgdesk undo` puts them back")
+    n = len(action.done_items)
+    print(f"moved {_count(n, 'file')}, {human_size(action.bytes)}, {where}; "
+          f"`mgdesk undo` puts {'them' if n != 1 else 'it'} back")
     for original, now in action.renamed.items():
         print(f"  {Path(original).name} is {now}: that folder already had a file of its name")
     failed = [i for i in action.items if not i.done]
@@ -265,7 +268,8 @@ def cmd_undo(args: argparse.Namespace) -> int:
     for i in failed:
         print(f"mgdesk: could not restore {i.original_path}: {i.error}", file=sys.stderr)
     if failed:
-        print("mgdesk: put them back and run 'mgdesk undo' again to restore them", file=sys.stderr)
+        them = "them" if len(failed) != 1 else "it"
+        print(f"mgdesk: put {them} back and run 'mgdesk undo' again to restore {them}", file=sys.stderr)
     return 0 if not failed else 1
 
 
@@ -472,6 +476,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _stdout_closed() -> bool:
+    """Whether the reader of our standard output has gone (a pipe whose reader closed polls as an
+    error); where that cannot be asked (no poll on Windows), a broken pipe is taken to be it."""
+    import select
+    try:
+        poller = select.poll()
+        poller.register(sys.stdout.fileno(), select.POLLOUT)
+        return any(events & (select.POLLERR | select.POLLHUP) for _, events in poller.poll(0))
+    except (AttributeError, OSError, ValueError):
+        return True
+
+
 def main(argv: list[str] | None = None) -> int:
     import logging
     logging.basicConfig(level=os.environ.get("MGDESK_LOG", "WARNING"), format="%(levelname)s %(name)s: %(message)s")
@@ -491,7 +507,11 @@ def main(argv: list[str] | None = None) -> int:
     except Interrupted as e:
         print(f"mgdesk: {e}", file=sys.stderr)
         return 130
-    except BrokenPipeError:  # `mgdesk tags | head`: the reader has what it wanted; say nothing
+    except BrokenPipeError as e:
+        if not _stdout_closed():  # some other pipe: a failure like any other
+            print(f"mgdesk: error: {e}", file=sys.stderr)
+            return 1
+        # `mgdesk tags | head`: the reader has what it wanted; say nothing
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())  # Python's flush at exit would fail on the pipe again
         return 0

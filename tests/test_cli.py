@@ -100,7 +100,7 @@ def test_trash_states_count_and_size_and_asks_before_moving(library, capsys, mon
     code, out, _ = run(capsys, "trash", str(folder / "copy.jpg"), "--db", str(db))
     size = (folder / "copy.jpg").stat().st_size
     shown = human_size(size)
-    assert code == 1 and "1 file(s)" in prompts[0] and shown in prompts[0]
+    assert code == 1 and "Move 1 file," in prompts[0] and shown in prompts[0]
     assert (folder / "copy.jpg").exists()
 
 
@@ -382,3 +382,18 @@ def test_output_cut_short_by_a_pipe_is_no_error(library):
               f"from mgdesk.cli import main\nsys.exit(main(['tags', '--db', {str(db)!r}]))\n")
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and done.stderr == ""
+
+
+def test_scanning_with_a_model_whose_weights_are_missing_writes_nothing(tmp_path, capsys, monkeypatch):
+    import mgdesk.core.embedding.weights as weights
+
+    monkeypatch.setattr(weights, "missing_weights", lambda trunk, w: "weights are not installed: pip install x")
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    shutil.copy2(PHOTOS / SAMPLE[0], folder / SAMPLE[0])
+    db = tmp_path / "lib.sqlite"
+    code, _, err = run(capsys, "scan", str(folder), "--db", str(db))
+    assert code == 1 and "pip install x" in err
+    monkeypatch.undo()
+    with Library(db) as lib:
+        assert lib.roots() == [] and lib.repo.last_scan() is None

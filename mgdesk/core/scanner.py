@@ -287,6 +287,7 @@ class Scanner:
                  batch_size: int = 32):
         self.repo = repo
         self.embedder = embedder
+        self.scan_id: int | None = None  # the scans row of the scan running or last run
         self.tagger = tagger
         self.include = tuple(include)
         self.exclude = tuple(exclude)
@@ -314,7 +315,7 @@ class Scanner:
         with self.repo.transaction():
             for r in roots:
                 self.repo.add_root(r)
-            scan_id = self.repo.start_scan(roots, self.model)
+            scan_id = self.scan_id = self.repo.start_scan(roots, self.model)
 
         if progress:
             progress(ScanProgress("walk", 0, 0, roots[0] if roots else None, 0.0))

@@ -177,6 +177,7 @@ class _EmbedderOnDemand:
 
     def __init__(self, library: Library) -> None:
         self._library = library
+        self._card_angles: tuple[int, ...] | None = None
 
     @property
     def model_name(self) -> str:
@@ -187,8 +188,10 @@ class _EmbedderOnDemand:
         loaded = self._library._embedder
         if loaded is not None:
             return tuple(getattr(loaded, "view_angles", ()) or ())
-        from mgdesk.core.embedding import load_card  # what the Embedder will take from its card
-        return tuple((load_card(self._library.model).extra or {}).get("view_angles", ()))
+        if self._card_angles is None:  # what the Embedder will take from its card (asked per file)
+            from mgdesk.core.embedding import load_card
+            self._card_angles = tuple((load_card(self._library.model).extra or {}).get("view_angles", ()))
+        return self._card_angles
 
     def embed_paths(self, paths: Sequence[str], progress: Any = None, cancel: Any = None):
         return self._library.embedder.embed_paths(paths, progress, cancel)
@@ -335,13 +338,20 @@ class Library:
                 raise LibraryError(f"no such folder: {p}")
             if not os.access(p, os.R_OK):
                 raise LibraryError(f"cannot read: {p}")
+        if self._embedder is None:  # before anything is written: a model whose weights are not here
+            from mgdesk.core.embedding import load_card
+            from mgdesk.core.embedding.weights import missing_weights
+            card = load_card(self.model)
+            if (missing := missing_weights(card.trunk, card.weights)) is not None:
+                raise LibraryError(missing)
         scanner = Scanner(self.repo, _EmbedderOnDemand(self), tagger=self._tag, include=self.include,
                           exclude=self.exclude, batch_size=self.batch_size)
         try:
             report = scanner.scan(roots, progress=progress, cancel=cancel)
-        except KeyboardInterrupt:  # the batches written are kept; the scan is on record as cancelled
-            with self.repo.transaction():
-                self.repo.cancel_unfinished_scans()
+        except BaseException:  # Ctrl+C or a failure: the batches written are kept, the scan is on
+            if scanner.scan_id is not None:  # record as cancelled
+                with self.repo.transaction():
+                    self.repo.cancel_scan(scanner.scan_id)
             raise
         self._sync_index(report.updated_ids, report.removed_ids)
         self._session_groups.clear()
@@ -582,23 +592,32 @@ class Library:
         computed by this Library since the last scan, groups at `check_levels` (computed now if
         not yet; the CLI asks for 'copy') and any `groups` the caller passes.
         """
-        for level in check_levels:
-            if level not in self._session_groups:
-                self.groups(level)
-        protected = self._protected_groups(groups)
         try:
-            files = actions.distinct_files(paths_)
-            outside = [f for f in files if self.repo.file_by_path(str(f)) is None]
-            if outside:  # a typo or a stray path: mgdesk removes only what it has scanned
-                raise LibraryError(f"not in the library: {outside[0]} (mgdesk only removes photos it has scanned)")
+            files = [self._library_path(f) for f in actions.distinct_files(paths_)]  # checked before any grouping
+            for level in check_levels:
+                if level not in self._session_groups:
+                    self.groups(level)
+            protected = self._protected_groups(groups)
             self._refuse_last_copies(files)
-            action = actions.remove_files(self.repo, paths_, destination, groups=protected)
+            action = actions.remove_files(self.repo, files, destination, groups=protected)
         except actions.ActionError as e:
             raise LibraryError(str(e)) from e
         self._remember_kept(action, protected)
         ids = [r.id for r in (self.repo.file_by_path(i.original_path) for i in action.done_items) if r]
         self._sync_index([], ids)
         return action
+
+    def _library_path(self, f: Path) -> Path:
+        """The path the library knows `f` by: the same, or, for another name of the same file (a
+        symlinked folder, another spelling), the record's, so the group checks see the member.
+        A file the library has not scanned is refused: a typo or a stray path is never trashed."""
+        if self.repo.file_by_path(str(f)) is not None:
+            return f
+        st = os.stat(f)
+        known = [r for r in self.repo.files_by_inode(st.st_dev, st.st_ino) if os.path.exists(r.path)]
+        if not known:
+            raise LibraryError(f"not in the library: {f} (mgdesk only removes photos it has scanned)")
+        return Path(known[0].path)
 
     # A group's last member is protected across sessions too: removing copies journals, for each
     # removed file, the group members that stayed ("kept" decisions by content, with the removed

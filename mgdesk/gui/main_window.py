@@ -382,7 +382,8 @@ class MainWindow(QMainWindow):
     def _on_failed(self, error: WorkerError) -> None:
         log.warning("%s: %s", error.operation, error.message)
         if self._status_before_grouping is not None:  # a failed grouping leaves no bar behind
-            self.progress.hide()
+            if not self.scanning:  # (a scan's bar, if one runs, stays)
+                self.progress.hide()
             self._status_before_grouping = None
         if error.operation == "scan":  # no scanFinished follows a failed scan
             self._scan_ended()

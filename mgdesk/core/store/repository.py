@@ -431,9 +431,11 @@ class Repository:
         self.db.execute("UPDATE scans SET finished = ?, cancelled = ?, counts = ? WHERE id = ?",
                         (time.time(), int(cancelled), json.dumps(counts), scan_id))
 
-    def cancel_unfinished_scans(self) -> None:
-        """A scan stopped by an interrupt (Ctrl+C) never reached finish_scan: say it was cancelled."""
-        self.db.execute("UPDATE scans SET finished = ?, cancelled = 1 WHERE finished IS NULL", (time.time(),))
+    def cancel_scan(self, scan_id: int) -> None:
+        """A scan stopped by an interrupt (Ctrl+C) or an error never reached finish_scan: on record
+        it was cancelled."""
+        self.db.execute("UPDATE scans SET finished = ?, cancelled = 1 WHERE id = ? AND finished IS NULL",
+                        (time.time(), scan_id))
 
     def last_scan(self) -> ScanRecord | None:
         rows = self._rows("SELECT * FROM scans ORDER BY id DESC LIMIT 1")
