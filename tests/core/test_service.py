@@ -397,18 +397,25 @@ def test_a_folder_no_longer_watched_leaves_search_groups_and_tags(tmp_path, fold
         assert any(names(g) == {SAMPLE[0], "exact copy.jpg"} for g in library.groups("exact"))
 
 
-def test_a_folder_no_longer_watched_keeps_the_photos_another_watched_folder_reaches_by_a_link(tmp_path, folder,
-                                                                                           embedder):
+@pytest.fixture
+def through_a_link(tmp_path, folder, embedder):
+    """(a library that scanned the photo folder through a symlink to it, the link)."""
     link = tmp_path / "link to photos"
     link.symlink_to(folder, target_is_directory=True)
     with Library(tmp_path / "links.sqlite", embedder=embedder) as library:
         library.scan([link])
-        library.add_root(folder)  # the same photos, watched under their real folder too
-        holding = library.remove_root(link)
-        assert holding == [str(folder)]
-        library.scan(holding)
-        assert library.status().indexed == 6
-        assert all(Path(m.path).parent == folder for g in library.groups("exact") for m in g.members)
+        yield library, link
+
+
+def test_a_folder_no_longer_watched_keeps_the_photos_another_watched_folder_reaches_by_a_link(through_a_link,
+                                                                                           folder):
+    library, link = through_a_link
+    library.add_root(folder)  # the same photos, watched under their real folder too
+    holding = library.remove_root(link)
+    assert holding == [str(folder)]
+    library.scan(holding)
+    assert library.status().indexed == 6
+    assert all(Path(m.path).parent == folder for g in library.groups("exact") for m in g.members)
 
 
 def test_a_single_photo_added_as_a_folder_leaves_when_it_is_no_longer_watched(tmp_path, folder, embedder):
@@ -622,13 +629,10 @@ def test_a_file_put_back_beside_a_newer_one_at_its_path_keeps_its_own_content(li
     assert {SAMPLE[2], SAMPLE[3]} in twins and not any(beside.name in t for t in twins)
 
 
-def test_a_photo_named_through_a_symlinked_folder_is_trashed_as_the_member_the_library_knows(tmp_path, folder,
-                                                                                            embedder):
-    link = tmp_path / "link"
-    link.symlink_to(folder, target_is_directory=True)
-    with Library(tmp_path / "alias.sqlite", embedder=embedder) as library:
-        library.scan([link])
-        with pytest.raises(LibraryError, match="every copy"):  # the group check sees both members
-            library.trash([folder / SAMPLE[0], folder / "exact copy.jpg"])
-        action = library.trash([folder / "exact copy.jpg"])  # the real path; the library knows link/…
-        assert [i.original_path for i in action.items] == [str(link / "exact copy.jpg")]
+def test_a_photo_named_through_a_symlinked_folder_is_trashed_as_the_member_the_library_knows(through_a_link,
+                                                                                            folder):
+    library, link = through_a_link
+    with pytest.raises(LibraryError, match="every copy"):  # the group check sees both members
+        library.trash([folder / SAMPLE[0], folder / "exact copy.jpg"])
+    action = library.trash([folder / "exact copy.jpg"])  # the real path; the library knows link/…
+    assert [i.original_path for i in action.items] == [str(link / "exact copy.jpg")]
