@@ -58,6 +58,7 @@ class SearchView(QWidget):
     def search(self, path: str) -> None:
         self.query_path, self._query_gone, self._failed = path, False, False
         self.query_label.setText(f"Searching for photos like {os.path.basename(path)}…")
+        self.query_thumb.clear()  # never the last query's picture beside this one's name
         self._show_query_thumb()
         self.searchRequested.emit(path)
 

@@ -466,6 +466,8 @@ def test_a_search_that_cannot_be_made_leaves_no_old_results_under_it(qtbot, wait
         scanned.find_similar(str(photo_folder / "corrupt.jpg"))
     assert scanned.search_view.model.rowCount() == 0
     assert scanned.search_view.query_label.text().startswith("Cannot search with corrupt.jpg: ")
+    pixmap = scanned.search_view.query_thumb.pixmap()
+    assert pixmap is None or pixmap.isNull()  # not the last query's picture
     assert scanned.showing_error and "c0392b" in scanned.status_text.styleSheet()
     with wait_for(scanned.client.worker.scanFinished, timeout=300_000):  # the next message is no error
         scanned.rescan()
