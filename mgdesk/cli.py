@@ -289,7 +289,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         when = time.strftime("%Y-%m-%d %H:%M", time.localtime(s.started))
         print(f"last scan: {when} of {', '.join(s.roots)}{' (cancelled)' if s.cancelled else ''}")
     if st.not_duplicates:
-        print(f"not duplicates: {st.not_duplicates} pair(s) of photos you marked")
+        print(f"not duplicates: {_count(st.not_duplicates, 'pair')} of photos you marked")
     if st.undo is not None:
         print(f"undo would: {_undo_text(st.undo)}")
     return 0
@@ -327,7 +327,7 @@ def cmd_errors(args: argparse.Namespace) -> int:
 
 def cmd_models(args: argparse.Namespace) -> int:
     from mgdesk.core.embedding import available_cards, load_card
-    from mgdesk.core.embedding.backbones import WeightsError, missing_weights
+    from mgdesk.core.embedding.weights import WeightsError, missing_weights  # no torch to list them
 
     if args.action == "import-multigrain":
         if not args.file:

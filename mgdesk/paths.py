@@ -14,6 +14,11 @@ RESOURCES = REPO_ROOT / "resources"
 MODEL_CARDS = REPO_ROOT / "models"
 
 
+def is_under(path: str, root: str) -> bool:
+    """`path` is `root` or lies below it (as strings: no symlink is resolved)."""
+    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
+
+
 def _home() -> Path | None:
     value = os.environ.get("MGDESK_HOME")
     return Path(value).expanduser() if value else None

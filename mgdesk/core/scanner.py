@@ -90,7 +90,9 @@ class ScanReport:
                 "unreadable": len(self.unreadable)}
 
 
-_PASSING = ("missing", "unreadable")  # failures that may not happen again: such a file is read again
+#: LoadFailure values of failures that may pass (the file vanished, or was locked or unreadable for
+#: now): such a file is read again, not taken as known
+_PASSING = ("missing", "unreadable")
 
 
 def _came_back(rec: FileRecord, f: FoundFile) -> bool:
@@ -103,9 +105,8 @@ def _came_back(rec: FileRecord, f: FoundFile) -> bool:
 
 def _transient(exc: BaseException) -> bool:
     """A read failure that may pass (the file vanished, or is locked or unreadable for now)."""
-    from mgdesk.core.imaging import LoadFailure
-    reason = getattr(exc, "reason", None)  # an ImageLoadError's; a plain OSError has none
-    return reason is None or reason in (LoadFailure.MISSING, LoadFailure.UNREADABLE)
+    reason = getattr(exc, "reason", None)  # an ImageLoadError's LoadFailure (a str); a plain OSError has none
+    return reason is None or reason in _PASSING
 
 
 def supported_suffixes() -> frozenset[str]:

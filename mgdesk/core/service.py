@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from mgdesk import paths
+from mgdesk.paths import is_under
 from mgdesk.core import actions, tags as tagmod
 from mgdesk.core.keepbest import Edits, MemberInfo
 from mgdesk.core.scanner import EmbedderLike, ScanProgress, ScanReport, Scanner
@@ -125,7 +126,7 @@ def _roots_holding(roots: Sequence[str], paths: Sequence[str]) -> list[str]:
         if folder not in real_folders:
             real_folders[folder] = os.path.realpath(folder)
         real = os.path.join(real_folders[folder], os.path.basename(p))
-        holding.update(r for r, rr in real_roots.items() if real == rr or real.startswith(rr.rstrip(os.sep) + os.sep))
+        holding.update(r for r, rr in real_roots.items() if is_under(real, rr))
     return sorted(holding)
 
 
@@ -674,21 +675,19 @@ class Library:
             raise LibraryError(str(e)) from e
         if action is None or action.kind == NOT_DUPLICATE:
             return action
+        roots = [r.path for r in self.repo.roots()]
         restored, unwatched = [], []
         for item in action.items:
             if item.original_path in action.undone_now:
                 rec = self.repo.file_by_path(item.restored_path or item.original_path)
                 if rec is None:
                     continue
-                (restored if self._watched(rec.path) else unwatched).append(rec.id)
+                (restored if any(is_under(rec.path, r) for r in roots) else unwatched).append(rec.id)
         if unwatched:
             with self.repo.transaction():
                 self.repo.set_status(unwatched, FileStatus.MISSING)
         self._sync_index(restored, [])
         return action
-
-    def _watched(self, path: str) -> bool:
-        return any(path == r or path.startswith(r.rstrip(os.sep) + os.sep) for r in (x.path for x in self.repo.roots()))
 
     def keep_all(self, group: GroupView | Iterable[str | Path]) -> ActionRecord:
         """'These are not duplicates': remembered for every pair (by content, survives moves) and

@@ -14,6 +14,8 @@ from pathlib import Path
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
+from mgdesk.paths import is_under
+
 log = logging.getLogger(__name__)
 
 # Event kinds put on the queue by the watchdog thread (it does nothing else).
@@ -215,7 +217,7 @@ class FolderWatcher:
     def _root_of(self, path: str, roots: Collection[str]) -> str | None:
         best = None
         for root in roots:
-            if path == root or path.startswith(root.rstrip(os.sep) + os.sep):
+            if is_under(path, root):
                 if best is None or len(root) > len(best):
                     best = root
         return best

@@ -21,6 +21,7 @@ from PySide6.QtCore import QMetaObject, QObject, Qt, QThread, QTimer, Signal, Sl
 
 from mgdesk.core.store.records import NOT_DUPLICATE
 from mgdesk.core.watch import FolderWatcher, WatchBatch
+from mgdesk.paths import is_under
 
 log = logging.getLogger(__name__)
 
@@ -246,11 +247,6 @@ def _group(g: Any, level: str) -> GroupInfo:
     return GroupInfo(group_key(m.path for m in members), str(_get(g, "level", level)), members, int(reclaimable))
 
 
-def _under(path: str, root: str) -> bool:
-    root = root.rstrip(os.sep)
-    return path == root or path.startswith(root + os.sep)
-
-
 # --------------------------------------------------------------------------------------------------
 class LibraryWorker(QObject):
     """Lives in the worker thread; creates the Library there (torch model, writing DB connection, FAISS)."""
@@ -456,14 +452,14 @@ class LibraryWorker(QObject):
         roots = self._roots()
         touched: set[str] = set()
         for path in (*batch.changed, *batch.deleted, *(p for pair in batch.moved for p in pair)):
-            root = next((r for r in roots if _under(path, r) or _under(path, os.path.realpath(r))), None)
+            root = next((r for r in roots if is_under(path, r) or is_under(path, os.path.realpath(r))), None)
             if root is None:
                 continue
             if root in self._paused:
                 self._pending.setdefault(root, set()).add(path)
             else:
                 touched.add(_nearest_existing_folder(path, root))
-        touched = {d for d in touched if not any(d != o and _under(d, o) for o in touched)}
+        touched = {d for d in touched if not any(d != o and is_under(d, o) for o in touched)}
         if touched:
             self._guard("scan", lambda: self._scan(tuple(sorted(touched)), source="watch"))
         elif self._pending:
@@ -553,7 +549,7 @@ class LibraryWorker(QObject):
             for root, paused in records:
                 photos, pending, n_err = stats.get(root, (0, 0, 0))
                 if root not in stats:
-                    n_err = sum(1 for p, _ in error_files if _under(p, root))
+                    n_err = sum(1 for p, _ in error_files if is_under(p, root))
                 rows.append(FolderRow(root, photos, pending + len(self._pending.get(root, ())), n_err,
                                       paused, os.path.isdir(root)))
             self.foldersReady.emit(FoldersResult(tuple(rows), error_files, tuple(sorted(albums))))
@@ -621,7 +617,7 @@ class LibraryWorker(QObject):
                 message = f"Undid \u201cNot duplicates\u201d for {n} photos: they may be grouped again"
             else:
                 roots = self._roots()
-                unwatched = sum(1 for p in paths if not any(_under(p, r) for r in roots))
+                unwatched = sum(1 for p in paths if not any(is_under(p, r) for r in roots))
                 left = list(_get(record, "undoable_items", ()))
                 message = f"Restored {n} file{'s' * (n != 1)}" + _renamed_note(record) + (
                     f" ({unwatched} into a folder mgdesk no longer watches: not shown in groups or search)"
@@ -802,6 +798,6 @@ def _suffixes() -> frozenset[str] | None:
 def _nearest_existing_folder(path: str, root: str) -> str:
     """The folder holding `path`, or its closest ancestor that still exists, never above `root`."""
     folder = os.path.dirname(path)
-    while folder and not os.path.isdir(folder) and _under(folder, root) and folder != root:
+    while folder and not os.path.isdir(folder) and is_under(folder, root) and folder != root:
         folder = os.path.dirname(folder)
-    return folder if folder and _under(folder, root) and os.path.isdir(folder) else root
+    return folder if folder and is_under(folder, root) and os.path.isdir(folder) else root

@@ -44,10 +44,6 @@ def pair_key(hash_a: str, hash_b: str) -> tuple[str, str]:
     return (hash_a, hash_b) if hash_a <= hash_b else (hash_b, hash_a)
 
 
-def _under(path: str, roots: Sequence[str]) -> bool:
-    return any(path == r or path.startswith(r.rstrip(os.sep) + os.sep) for r in roots)
-
-
 class Repository:
     """Typed access to the library database."""
 
@@ -242,12 +238,10 @@ class Repository:
     def ids_with_embedding(self, model: str, ids: Sequence[int]) -> set[int]:
         """Of these files (any status), those with an embedding for the model."""
         out: set[int] = set()
-        ids = list(ids)
-        for start in range(0, len(ids), 900):  # SQLite's limit on bound parameters
-            chunk = ids[start:start + 900]
+        for chunk in _chunks(list(ids)):
+            marks = ",".join("?" * len(chunk))
             out.update(r[0] for r in self.db.execute(
-                f"SELECT file_id FROM embeddings WHERE model = ? AND file_id IN ({','.join('?' * len(chunk))})",
-                [model, *chunk]))
+                f"SELECT file_id FROM embeddings WHERE model = ? AND file_id IN ({marks})", [model, *chunk]))
         return out
 
     def ids_with_other_views(self, model: str, n_views: int) -> set[int]:
