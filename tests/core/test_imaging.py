@@ -9,7 +9,7 @@ import re
 import struct
 import subprocess
 import sys
-import time
+import threading
 import zlib
 from pathlib import Path
 
@@ -32,6 +32,21 @@ from mgdesk.core.imaging import (
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 GREY = imaging.FLATTEN_BACKGROUND
+
+
+def _sizes_decoded(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, int]]:
+    """Record the size of every image Pillow decodes (ImageFile.load) from now on."""
+    from PIL import ImageFile
+
+    sizes: list[tuple[int, int]] = []
+    real_load = ImageFile.ImageFile.load
+
+    def load(im: ImageFile.ImageFile):  # type: ignore[no-untyped-def]
+        sizes.append(im.size)
+        return real_load(im)
+
+    monkeypatch.setattr(ImageFile.ImageFile, "load", load)
+    return sizes
 
 
 @pytest.fixture(scope="module")
@@ -177,13 +192,17 @@ def test_broken_heif_files_give_typed_errors(data: Path) -> None:
             pass
 
 
-def test_200_megapixel_heic_loads_fast_from_its_thumbnail_and_respects_the_cap(data: Path) -> None:
+# its one thumbnail is 512 px: at 256 it is twice the size asked for, at 400 merely big enough
+@pytest.mark.parametrize("side", [256, 400])
+def test_200_megapixel_heic_loads_from_its_thumbnail_and_respects_the_cap(
+        data: Path, monkeypatch: pytest.MonkeyPatch, side: int) -> None:
     path = data / "formats" / "heic" / "pillow_heif-tests" / "heif_special" / "200MP.heic"
     info = read_info(path)
     assert info.width * info.height > 190_000_000 and info.width * info.height <= MAX_PIXELS
-    start = time.perf_counter()
-    assert max(load_image(path, 256).image.size) == 256
-    assert time.perf_counter() - start < 5  # a full decode takes ~15 s
+    decoded = _sizes_decoded(monkeypatch)
+    assert max(load_image(path, side).image.size) == side
+    # the embedded thumbnail was decoded, not the 200 MP grid (seconds and gigabytes)
+    assert decoded and max(decoded[0]) < 2048, decoded
     assert reason_of(path, max_side=256, max_pixels=100_000_000) is LoadFailure.TOO_LARGE
 
 
@@ -196,21 +215,14 @@ def test_every_file_of_the_pillow_robustness_corpus_loads_or_fails_typed(data: P
     files = _files(data / "malformed" / "pillow-tests")
     assert len(files) > 700
     outcomes: dict[str, int] = {}
-    slowest = (0.0, "")
-    start = time.perf_counter()
     for path in files:
-        t = time.perf_counter()
         try:
             load_image(path, 256)
             outcome = "ok"
         except ImageLoadError as err:
             outcome = err.reason.value
             assert str(err).startswith(err.reason.label) and "\n" not in str(err)
-        slowest = max(slowest, (time.perf_counter() - t, path.name))
         outcomes[outcome] = outcomes.get(outcome, 0) + 1
-    total = time.perf_counter() - start
-    assert total < 30, f"corpus took {total:.1f} s"
-    assert slowest[0] < 2, f"{slowest[1]} took {slowest[0]:.1f} s"
     assert outcomes["ok"] > 600 and outcomes.get("truncated", 0) >= 3 and outcomes.get("too_large", 0) >= 2
 
 
@@ -297,14 +309,15 @@ def _png_claiming(width: int, height: int) -> bytes:
 
 @pytest.mark.filterwarnings("ignore::PIL.Image.DecompressionBombWarning")
 @pytest.mark.parametrize("side", [60_000, 17_000])  # above Pillow's hard limit; between ours and it
-def test_decompression_bomb_is_refused_before_decoding(tmp_path: Path, side: int) -> None:
+def test_decompression_bomb_is_refused_before_decoding(
+        tmp_path: Path, side: int, monkeypatch: pytest.MonkeyPatch) -> None:
     path = tmp_path / "bomb.png"
     path.write_bytes(_png_claiming(side, side))
-    start = time.perf_counter()
+    decoded = _sizes_decoded(monkeypatch)
     with pytest.raises(ImageLoadError) as err:
         load_image(path, 256)
     assert err.value.reason is LoadFailure.TOO_LARGE
-    assert time.perf_counter() - start < 1
+    assert decoded == []  # refused from the header: no pixel was decoded
 
 
 def test_a_lower_pixel_cap_per_call(tmp_path: Path) -> None:
@@ -327,9 +340,12 @@ def test_directory_named_like_a_photo_is_unreadable(tmp_path: Path) -> None:
 def test_fifo_named_like_a_photo_does_not_hang(tmp_path: Path) -> None:
     fifo = tmp_path / "pipe.jpg"
     os.mkfifo(fifo)
-    start = time.perf_counter()
-    assert reason_of(fifo) is LoadFailure.UNREADABLE
-    assert time.perf_counter() - start < 1
+    outcome: list[LoadFailure | None] = []
+    reader = threading.Thread(target=lambda: outcome.append(reason_of(fifo)), daemon=True)
+    reader.start()
+    reader.join(60)  # a liveness guard, not a speed bound: opening a FIFO to read blocks forever
+    assert not reader.is_alive(), "reading a FIFO blocked"
+    assert outcome == [LoadFailure.UNREADABLE]
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs POSIX permissions")
