@@ -158,8 +158,22 @@ _LABELS = {
 }
 
 
+#: a Python bytes literal in a decoder's message (Pillow names a broken chunk by its raw bytes):
+#: noise to a user, so it is said in words
+_BYTES_LITERAL = re.compile(r"""\bb(['"])(?:\\.|(?!\1).)*\1""")
+#: libjpeg/zlib status codes Pillow reports bare ("decoder error -2")
+_DECODER_STATUS = re.compile(r"^decoder error (-?\d+)$")
+
+
+def _said_in_words(literal: re.Match) -> str:
+    inner = literal.group(0)[2:-1]
+    return "[garbled]" if "\\" in inner or not inner.isprintable() else inner
+
+
 def _one_line(text: str, limit: int = 200) -> str:
-    text = " ".join(str(text).split())
+    text = " ".join(_BYTES_LITERAL.sub(_said_in_words, str(text)).split())
+    if _DECODER_STATUS.match(text):
+        text = f"the image data does not decode, {text}"
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 

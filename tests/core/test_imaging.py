@@ -661,3 +661,19 @@ def test_libtiffs_messages_about_a_broken_tiff_stay_off_the_terminal(data: Path,
                            timeout=120)
     assert quiet.returncode == 0 and quiet.stdout.strip()  # the file still loads or fails, typed
     assert "TIFF" not in quiet.stderr, quiet.stderr[:500]
+
+
+def test_a_decoders_raw_bytes_and_bare_status_codes_are_said_in_words(tmp_path: Path) -> None:
+    good = io.BytesIO()
+    Image.new("RGB", (8, 8), "red").save(good, "PNG")
+    data = good.getvalue()
+    first_after_ihdr = 8 + 25  # signature, then IHDR (length, type, 13 bytes, CRC)
+    garbled = data[:first_after_ihdr + 4] + b"\xf4\xa8\x81\xe1" + data[first_after_ihdr + 8:]
+    path = tmp_path / "garbled.png"
+    path.write_bytes(garbled)
+    with pytest.raises(ImageLoadError) as err:
+        load_image(path, 64)
+    assert "\\x" not in str(err.value) and "b'" not in str(err.value), str(err.value)
+    assert err.value.reason in (LoadFailure.CORRUPT, LoadFailure.TRUNCATED)
+    status = ImageLoadError("/x/y.jpg", LoadFailure.CORRUPT, "decoder error -2")
+    assert str(status) == "corrupt image: /x/y.jpg (the image data does not decode, decoder error -2)"
