@@ -12,7 +12,7 @@ from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QListView, QPushB
 from mgdesk.gui.compare_pane import ComparePane
 from mgdesk.gui.item_models import GroupItemModel, human_size
 from mgdesk.gui.thumbnails import ThumbnailLoader
-from mgdesk.gui.worker import GroupInfo, GroupsResult, MemberInfo
+from mgdesk.gui.worker import GroupInfo, GroupsResult, MemberInfo, group_key
 
 LEVELS = ("exact", "copy", "similar")
 
@@ -179,18 +179,29 @@ class DuplicatesView(QWidget):
         self._show_row(row)
 
     def forget_paths(self, paths: Iterable[str]) -> None:
-        """The groups an action just changed leave the list at once, and the next group takes the
-        place of the current one: until the regroup that follows arrives, acting on them again
-        would act on files that are gone or on a decision already made."""
+        """What an action just moved or decided leaves the list at once, so nothing offers files
+        that are gone or a decision already made until the regroup that follows arrives. A group
+        left with two or more members stays with those (the regroup brings it back: dropping it
+        made the list lose a group, then gain it again). When the current group was acted on,
+        the next one takes its place."""
         gone = set(paths)
-        if not gone:
-            return
-        groups = [g for g in self.model.groups() if not gone & {m.path for m in g.members}]
-        if len(groups) == self.model.rowCount():
-            return
         current = self.current_group()
-        keep = current.key if current is not None and current in groups else None
-        self._show_row(self._set_groups(groups, keep_key=keep, keep_row=max(self.current_row(), 0)))
+        groups: list[GroupInfo] = []
+        changed = current_stays = False
+        for g in self.model.groups():
+            if not gone & {m.path for m in g.members}:
+                groups.append(g)
+                continue
+            changed = True
+            left = _without(g, gone)
+            if left is not None:
+                groups.append(left)
+                current_stays |= g is current
+        if not changed:
+            return
+        keep = None if current is None or current not in groups else current.key
+        row = max(self.current_row(), 0) + current_stays  # past what is left of the current group
+        self._show_row(self._set_groups(groups, keep_key=keep, keep_row=row))
 
     def select_paths_when_shown(self, paths: Iterable[str]) -> None:
         """After an undo, the group holding what came back is the one to look at."""
@@ -319,6 +330,16 @@ class DuplicatesView(QWidget):
             self._waiting, self._cancelled = True, False
             self._update_empty()
         self.regroupRequested.emit(self.level.currentText(), self.threshold)
+
+
+def _without(group: GroupInfo, gone: set[str]) -> GroupInfo | None:
+    """The group less the members in `gone`, or None when fewer than two are left. The keep
+    suggestion stays where it was; when it went, the regroup names another."""
+    members = tuple(m for m in group.members if m.path not in gone)
+    if len(members) < 2:
+        return None
+    return GroupInfo(group_key(m.path for m in members), group.level, members,
+                     sum(m.size for m in members if not m.keep))
 
 
 def members_size(members: tuple[MemberInfo, ...]) -> int:

@@ -434,6 +434,28 @@ def test_a_trashed_group_leaves_the_list_before_the_regroup_answers(qtbot, wait_
     assert scanned.duplicates.current_group() is None and not scanned.duplicates.keep_button.isEnabled()
 
 
+def test_a_group_trashed_in_part_keeps_what_is_left_and_the_regroup_agrees(qtbot, wait_for, window,
+                                                                           photo_folder):
+    from PIL import Image
+
+    with Image.open(photo_folder / BASES[0]) as im:
+        im.resize((im.width // 2, im.height // 2)).save(photo_folder / "half_size.jpg", quality=90)
+    with wait_for(window.client.worker.scanFinished, timeout=300_000):
+        window.add_folder(str(photo_folder))
+    qtbot.waitUntil(lambda: window.duplicates.model.rowCount() > 0, timeout=120_000)
+    assert group_paths(window) == [{BASES[0], "edited_copy.jpg", "half_size.jpg"}]
+    accept_and_record(window)
+    card = next(c for c in window.duplicates.compare.cards if c.member.name == "edited_copy.jpg")
+    card.keep.setChecked(True)  # keep two: only the half-size copy goes
+    shown = Snapshot(window.client.worker.actionDone, lambda: group_paths(window))
+    groups_after = Snapshot(window.client.worker.groupsReady, lambda: group_paths(window))
+    press_delete(qtbot, wait_for, window)
+    assert shown.seen == [[{BASES[0], "edited_copy.jpg"}]]  # at once, not dropped until the regroup
+    qtbot.waitUntil(lambda: len(groups_after.seen) > 0, timeout=60_000)
+    assert groups_after.seen[-1] == [{BASES[0], "edited_copy.jpg"}]
+    assert not (photo_folder / "half_size.jpg").exists()
+
+
 def test_not_duplicates_is_undone_by_ctrl_z_and_its_group_comes_back_selected(qtbot, wait_for, scanned,
                                                                               photo_folder):
     shown = Snapshot(scanned.client.worker.actionDone, lambda: scanned.duplicates.model.rowCount())
