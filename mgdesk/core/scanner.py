@@ -83,6 +83,8 @@ class ScanReport:
     # ids whose descriptor for the model appeared or changed / that left the index
     updated_ids: set[int] = field(default_factory=set)
     removed_ids: set[int] = field(default_factory=set)
+    # where moved or renamed photos went (old path -> new path): views that show one follow it
+    moves: dict[str, str] = field(default_factory=dict)
 
     def counts(self) -> dict[str, Any]:
         return {**{k: getattr(self, k) for k in ("new", "changed", "moved", "restored", "unchanged", "removed",
@@ -560,6 +562,7 @@ class Scanner:
         values = {**self._base_values(w)}
         self.repo.update_file(rec.id, **values)
         report.moved += 1
+        report.moves[rec.path] = w.found.path
         if rec.status == FileStatus.OK:
             report.updated_ids.add(rec.id)  # path changed; the vector did not
 

@@ -338,7 +338,7 @@ class MainWindow(QMainWindow):
             if self._status_before_scan is not None:  # nothing new to say: the line says again what it said
                 self.say(*self._status_before_scan)
             return
-        self.search_view.refresh()
+        self.search_view.refresh(dict(done.moves))
         prefix = "Scan cancelled" if done.cancelled else ("Folder changes picked up" if done.source == "watch"
                                                           else "Scan finished")
         self.say(f"{prefix}: {done.summary}")

@@ -72,12 +72,16 @@ class SearchView(QWidget):
         self.query_label.setText(f"{n} photo{'s' * (n != 1)} like {os.path.basename(result.query)}, best first"
                                  f"\n{result.query}")
 
-    def refresh(self) -> None:
-        """The library changed (photos trashed, put back, a folder no longer watched): results shown
-        are asked for again, so they never offer a photo that has left. A query photo that has
-        left itself empties the results, quietly; put back, its results come back."""
+    def refresh(self, moves: dict[str, str] | None = None) -> None:
+        """The library changed (photos trashed, put back, moved, a folder no longer watched): results
+        shown are asked for again, so they never offer a photo that has left. A query photo that
+        was moved or renamed is followed; one that has left empties the results, quietly; put
+        back, its results come back."""
         if self.query_path is None or self._failed:  # a query that cannot be made is not asked again
             return
+        moved_to = (moves or {}).get(self.query_path)
+        if moved_to is not None and not os.path.isfile(self.query_path):
+            self.query_path = self._shown_query = moved_to
         self._query_gone = not os.path.isfile(self.query_path)
         if self._query_gone:
             self._shown_query = None

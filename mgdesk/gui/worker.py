@@ -93,6 +93,7 @@ class ScanDone:
     errors: int = 0
     source: str = "scan"  # "scan" or "watch"
     changes: int = -1  # photos new, changed, moved, restored or removed (-1: not known)
+    moves: tuple[tuple[str, str], ...] = ()  # (old path, new path) of photos moved or renamed
 
 
 @dataclass(frozen=True)
@@ -427,7 +428,8 @@ class LibraryWorker(QObject):
         for root in roots:
             self._pending.pop(root, None)
         changes = sum(int(_get(report, k, 0) or 0) for k in ("new", "changed", "moved", "restored", "removed"))
-        self.scanFinished.emit(ScanDone(tuple(roots), summary, cancelled, n_errors, source, changes))
+        moves = tuple((_get(report, "moves", None) or {}).items())
+        self.scanFinished.emit(ScanDone(tuple(roots), summary, cancelled, n_errors, source, changes, moves))
         self.refreshFolders()
 
     @staticmethod

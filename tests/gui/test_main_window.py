@@ -607,6 +607,20 @@ def test_trashing_the_photo_searched_with_empties_the_results_quietly_and_undo_b
     assert scanned.search_view.model.rowCount() > 0 and failures.seen == []
 
 
+def test_the_search_follows_its_photo_when_it_is_renamed(qtbot, wait_for, scanned, photo_folder):
+    scanned.find_similar(str(photo_folder / BASES[1]))
+    qtbot.waitUntil(lambda: scanned.search_view.model.rowCount() > 0, timeout=60_000)
+    renamed = photo_folder / "renamed.jpg"
+    (photo_folder / BASES[1]).rename(renamed)
+    with wait_for(scanned.client.worker.scanFinished, timeout=60_000) as done:  # the watcher's
+        pass
+    assert (str(photo_folder / BASES[1]), str(renamed)) in done.payload.moves
+    # the results of a search with the photo at its new name (the label is the answer's)
+    qtbot.waitUntil(lambda: "like renamed.jpg" in scanned.search_view.query_label.text(), timeout=60_000)
+    assert scanned.search_view.query_path == str(renamed) and scanned.search_view.model.rowCount() > 0
+    assert not scanned.showing_error
+
+
 def test_a_search_that_works_clears_the_red_line_of_one_that_did_not(qtbot, wait_for, scanned, photo_folder):
     with wait_for(scanned.client.worker.failed, timeout=60_000):
         scanned.find_similar(str(photo_folder / "corrupt.jpg"))
