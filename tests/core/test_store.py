@@ -84,6 +84,8 @@ def test_embeddings_of_several_models_coexist_and_round_trip(tmp_path):
     assert np.allclose(repo.embedding(fid, "lite2").descriptor, -a)
     assert np.allclose(repo.embedding(fid, "lite0").views[1], -a, atol=1e-3)
     assert repo.models() == {"lite0": 1, "lite2": 1}
+    repo.update_file(fid, status="missing")  # trashed: its embeddings stay for an undo, uncounted
+    assert repo.models() == {"lite0": 0, "lite2": 0}
     repo.delete_files([fid])  # cascades
     assert repo.models() == {}
 

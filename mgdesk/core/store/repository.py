@@ -252,7 +252,12 @@ class Repository:
             (model, n_views))}
 
     def models(self) -> dict[str, int]:
-        return {m: n for m, n in self.db.execute("SELECT model, COUNT(*) FROM embeddings GROUP BY model")}
+        """Photos in the library (status ok) embedded per model. Embeddings kept for files that are
+        missing (trashed, so an undo need not embed them again) are not counted: the figure is
+        what search and grouping see, as the index's size is."""
+        return {m: int(n) for m, n in self.db.execute(
+            "SELECT e.model, SUM(f.status = 'ok') FROM embeddings e JOIN files f ON f.id = e.file_id"
+            " GROUP BY e.model")}
 
     def files_without_embedding(self, model: str) -> list[FileRecord]:
         return [FileRecord.from_row(r) for r in self._rows(
