@@ -383,6 +383,18 @@ def test_a_verdict_tells_a_frame_around_the_photo_from_the_rest_of_a_photo(verif
     assert crop.is_copy and crop.photo_a == crop.photo_b == 1.0
 
 
+def test_a_border_a_few_working_pixels_wide_is_a_frame_too(verifier, tmp_path):
+    """A 30 px border on a large photo is 5 px at the working side: it must still count as a
+    frame, or the bordered copy, with more pixels, is kept over the photo it frames."""
+    im = ImageOps.exif_transpose(Image.open(DEV / "g0004_orig.jpg")).convert("RGB")
+    big = im.resize((im.width * 6, im.height * 6), Image.Resampling.LANCZOS)
+    big.save(tmp_path / "big.jpg", quality=92)
+    ImageOps.expand(big, 30, "white").rotate(270, expand=True).save(tmp_path / "framed.jpg", quality=90)
+    v = verifier.verify(tmp_path / "big.jpg", tmp_path / "framed.jpg")
+    inner = big.width * big.height / ((big.width + 60) * (big.height + 60))
+    assert v.is_copy and v.photo_a == 1.0 and abs(v.photo_b - inner) < 0.01, (v.photo_a, v.photo_b)
+
+
 def test_a_mirrored_copy_verifies_and_says_mirrored(verifier, tmp_path):
     im = ImageOps.exif_transpose(Image.open(DEV / "g0003_orig.jpg")).convert("RGB")
     path = tmp_path / "mirror.jpg"
