@@ -319,7 +319,9 @@ def cmd_errors(args: argparse.Namespace) -> int:
                                                      "message": f.error_message} for f in errs]})
     else:
         for f in errs:
-            print(f"{f.error_reason}: {f.path} — {f.error_message}")
+            message = f.error_message or ""
+            # the loader's message names the failure and the path already: "corrupt image: PATH (why)"
+            print(message if f.path in message else f"{f.error_reason}: {f.path} — {message}")
         if not errs:
             print("no errors")
     return 0

@@ -78,6 +78,8 @@ def test_status_errors_and_tags_json(library, capsys):
     code, out, _ = run(capsys, "errors", "--db", str(db), "--json")
     errors = json.loads(out)["errors"]
     assert code == 0 and [Path(e["path"]).name for e in errors] == ["broken.jpg"] and errors[0]["reason"]
+    code, out, _ = run(capsys, "errors", "--db", str(db))
+    assert code == 0 and out.count("broken.jpg") == 1 and len(out.strip().splitlines()) == 1  # the path once
     code, out, _ = run(capsys, "tags", "--db", str(db), "--json")
     tags = json.loads(out)["tags"]
     assert code == 0 and sum(t["count"] for t in tags) == 4
