@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtCore import Qt, QTimer, Signal, Slot
 from PySide6.QtWidgets import (QCheckBox, QFrame, QGridLayout, QHBoxLayout, QLabel, QPushButton, QScrollArea,
                                QSlider, QVBoxLayout, QWidget)
 
@@ -14,6 +14,7 @@ from mgdesk.gui.thumbnails import ThumbnailLoader
 from mgdesk.gui.worker import GroupInfo, MemberInfo
 
 PREVIEW_SIZE = 768  # decoded size of compare images (off the GUI thread, cached on disk like thumbnails)
+SMOOTH_DELAY_MS = 120  # while the pane is resized or zoomed: a fast stand-in at once, smooth once it holds still
 FIELDS = ("Dimensions", "File size", "Format", "Captured", "Modified", "Camera", "Folder", "Similarity")
 #: fields that differ between any two files, or say nothing of the photo: never highlighted
 UNCOMPARED = frozenset({"Modified", "Similarity"})
@@ -21,7 +22,19 @@ DIFF_STYLE = "background:#fff3b0; color:#222; border-radius:3px; padding:1px 3px
 SAME_STYLE = "color:palette(text); padding:1px 3px;"
 KEEP_REASON_STYLE = "color:#1e8449; font-weight:bold;"
 OTHER_REASON_STYLE = "color:#666;"
+SPARE_CARDS = 8  # cards kept hidden beyond the ones shown, for the next group
+READY_CARDS = 4  # made (a turn of the event loop each) before the first group comes: it shows at once
 REASON_LINES = 3  # every card reserves this much for its reason, so the rows below line up
+# one style sheet for every card, set once on the pane, chosen by properties: a style sheet per
+# widget is parsed per widget, which made showing a group cost the GUI thread tens of milliseconds
+CARDS_STYLE = f"""
+#memberCard[keep="true"] {{ border: 2px solid #1e8449; border-radius: 6px; }}
+#memberCard[keep="false"] {{ border: 2px solid #c0392b; border-radius: 6px; }}
+QLabel[differs="true"] {{ {DIFF_STYLE} }}
+QLabel[differs="false"] {{ {SAME_STYLE} }}
+QLabel[reason="keep"] {{ {KEEP_REASON_STYLE} }}
+QLabel[reason="other"] {{ {OTHER_REASON_STYLE} }}
+"""
 
 
 def fields_for(level: str) -> tuple[str, ...]:
@@ -43,12 +56,16 @@ def member_fields(m: MemberInfo) -> dict[str, str]:
 
 
 class MemberCard(QFrame):
-    """One member: image, keep checkbox (pre-set to the suggestion), the reason and its metadata."""
+    """One member: image, keep checkbox (pre-set to the suggestion), the reason and its metadata.
+
+    A card is made once and shows member after member (`show_member`): making and polishing its
+    widgets anew for every group shown cost the GUI thread more than anything else in the pane."""
 
     keepToggled = Signal()
 
-    def __init__(self, member: MemberInfo, fields: dict[str, str], differing: set[str],
-                 shown: tuple[str, ...] = FIELDS, parent=None) -> None:
+    def __init__(self, member: MemberInfo | None = None, fields: dict[str, str] | None = None,
+                 differing: set[str] = frozenset(), shown: tuple[str, ...] = FIELDS, parent=None) -> None:
+        """Without a member, a blank card made ahead of need (`show_member` fills it)."""
         super().__init__(parent)
         self.member = member
         self.setFrameShape(QFrame.Shape.StyledPanel)
@@ -57,47 +74,71 @@ class MemberCard(QFrame):
         self.image = QLabel("loading…")
         self.image.setAlignment(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignBottom)
         layout.addWidget(self.image)
-        self.name = QLabel(member.name)
-        self.name.setToolTip(member.path)
+        self.name = QLabel()
         self.name.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout.addWidget(self.name)
         row = QHBoxLayout()
         self.keep = QCheckBox("Keep")
-        self.keep.setChecked(member.keep)
         self.keep.toggled.connect(self._toggled)
         row.addWidget(self.keep)
         row.addStretch(1)
         self.reveal = QPushButton("Show in folder")
-        self.reveal.setToolTip(f"Open the folder that holds {member.name}")
-        self.reveal.clicked.connect(lambda: open_in_file_manager(member.path))
+        self.reveal.clicked.connect(self._reveal)
         row.addWidget(self.reveal)
         layout.addLayout(row)
+        self.reason = QLabel()
+        self.reason.setWordWrap(True)
+        self.reason.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        self.reason.setFixedHeight(self.reason.fontMetrics().lineSpacing() * REASON_LINES)
+        layout.addWidget(self.reason)
+        grid = QGridLayout()
+        # a row for every field; those a level does not show are hidden
+        self._rows: dict[str, tuple[QLabel, QLabel]] = {}
+        for r, name in enumerate(FIELDS):
+            label = QLabel(name + ":")
+            grid.addWidget(label, r, 0, Qt.AlignmentFlag.AlignTop)
+            value = QLabel()
+            value.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            grid.addWidget(value, r, 1)
+            self._rows[name] = (label, value)
+            _set_style_property(value, "differs", False)
+        self.values: dict[str, QLabel] = {}  # the fields shown
+        layout.addLayout(grid)
+        layout.addStretch(1)
+        _set_style_property(self, "keep", False)
+        _set_style_property(self.reason, "reason", "other")
+        if member is not None:
+            self.show_member(member, fields or member_fields(member), differing, shown)
+
+    def show_member(self, member: MemberInfo, fields: dict[str, str], differing: set[str],
+                    shown: tuple[str, ...] = FIELDS) -> None:
+        self.member = member
+        self.name.setText(member.name)
+        self.name.setToolTip(member.path)
+        self.keep.blockSignals(True)  # pre-set, not a choice: no keepToggled
+        self.keep.setChecked(member.keep)
+        self.keep.blockSignals(False)
+        _set_style_property(self, "keep", member.keep)  # the frame's colour, by CARDS_STYLE
+        self.reveal.setToolTip(f"Open the folder that holds {member.name}")
         # every member says what it is: the keeper why it is suggested, the others what they are
         # to it (a duplicate, a grey or enlarged copy, a re-save, another shot)
         text = (f"Suggested: {member.reason}" if member.reason else "Suggested keeper") if member.keep \
             else member.reason
-        self.reason = QLabel(text)
-        self.reason.setWordWrap(True)
+        self.reason.setText(text)
         self.reason.setToolTip(text)
-        self.reason.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
-        self.reason.setFixedHeight(self.reason.fontMetrics().lineSpacing() * REASON_LINES)
-        self.reason.setStyleSheet(KEEP_REASON_STYLE if member.keep else OTHER_REASON_STYLE)
-        layout.addWidget(self.reason)
-        grid = QGridLayout()
-        self.values: dict[str, QLabel] = {}
-        for r, name in enumerate(shown):
-            grid.addWidget(QLabel(name + ":"), r, 0, Qt.AlignmentFlag.AlignTop)
+        _set_style_property(self.reason, "reason", "keep" if member.keep else "other")
+        self.values = {}
+        for name, (label, value) in self._rows.items():
+            visible = name in shown
+            label.setVisible(visible)
+            value.setVisible(visible)
+            if not visible:
+                continue
             text = fields[name]
-            value = QLabel(text if len(text) <= 38 else "…" + text[-37:])
+            value.setText(text if len(text) <= 38 else "…" + text[-37:])
             value.setToolTip(text)
-            value.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-            value.setStyleSheet(DIFF_STYLE if name in differing else SAME_STYLE)
-            value.setProperty("differs", name in differing)
-            grid.addWidget(value, r, 1)
+            _set_style_property(value, "differs", name in differing)
             self.values[name] = value
-        layout.addLayout(grid)
-        layout.addStretch(1)
-        self._update_frame()
 
     def set_box(self, box: int) -> None:
         """Every card reserves the same image box, so the metadata rows line up across cards."""
@@ -105,13 +146,25 @@ class MemberCard(QFrame):
         self.setFixedWidth(max(box, 240) + 24)
 
     @Slot(bool)
-    def _toggled(self, _checked: bool) -> None:
-        self._update_frame()
+    def _toggled(self, checked: bool) -> None:
+        _set_style_property(self, "keep", checked)
         self.keepToggled.emit()
 
-    def _update_frame(self) -> None:
-        color = "#1e8449" if self.keep.isChecked() else "#c0392b"
-        self.setStyleSheet(f"#memberCard {{ border: 2px solid {color}; border-radius: 6px; }}")
+    @Slot()
+    def _reveal(self) -> None:
+        open_in_file_manager(self.member.path)
+
+
+def _set_style_property(widget: QWidget, name: str, value: object) -> None:
+    """Set a property CARDS_STYLE selects on; a widget already styled is styled again (Qt does not
+    watch dynamic properties)."""
+    if widget.property(name) == value:
+        return
+    widget.setProperty(name, value)
+    if widget.testAttribute(Qt.WidgetAttribute.WA_WState_Polished):
+        widget.style().unpolish(widget)
+        widget.style().polish(widget)
+        widget.update()
 
 
 class ComparePane(QWidget):
@@ -124,6 +177,7 @@ class ComparePane(QWidget):
         self._thumbs = thumbnails
         self.group: GroupInfo | None = None
         self.cards: list[MemberCard] = []
+        self._spare: list[MemberCard] = []  # made for an earlier group, hidden
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
         bar = QHBoxLayout()
@@ -136,29 +190,47 @@ class ComparePane(QWidget):
         self.zoom.setValue(100)
         self.zoom.setFixedWidth(140)
         self.zoom.setToolTip("Same zoom for every photo in the group")
-        self.zoom.valueChanged.connect(self._render_images)
+        self.zoom.valueChanged.connect(self._on_geometry)
         bar.addWidget(self.zoom)
         outer.addLayout(bar)
         self.scroll = QScrollArea()
         self.scroll.setWidgetResizable(True)
         self.container = QWidget()
+        self.container.setStyleSheet(CARDS_STYLE)
         self.row = QHBoxLayout(self.container)
         self.row.addStretch(1)
         self.scroll.setWidget(self.container)
         outer.addWidget(self.scroll, 1)
+        # PySide6 makes the Python side of Qt's classes on first use: the first QWidget* handed back
+        # from C++ (here the viewport) makes the enums of every widget class, and the first QStyle*
+        # those of the styles. That is tens of milliseconds and enough new objects to set off a full
+        # garbage collection, which, with the engine loaded, took over 300 ms of the GUI thread when
+        # the first group was shown. Paid here instead, while the window is built and not yet shown.
+        self._viewport = self.scroll.viewport()
+        self.style()
+        # resizing or zooming shows fast-scaled stand-ins at once and asks for the smooth previews
+        # (scaled on the loader's threads) when the size has held still this long
+        self._smooth = QTimer(self)
+        self._smooth.setSingleShot(True)
+        self._smooth.setInterval(SMOOTH_DELAY_MS)
+        self._smooth.timeout.connect(self._render_images)
         thumbnails.ready.connect(self._on_ready)
         thumbnails.failed.connect(self._on_failed)
+        self._ahead = QTimer(self)
+        self._ahead.setSingleShot(True)
+        self._ahead.timeout.connect(self._make_card_ahead)
+        self._ahead.start(0)
 
     def set_group(self, group: GroupInfo | None) -> None:
-        for card in self.cards:  # not setParent(None): that makes each card a window of its own,
-            self.row.removeWidget(card)  # which took the focus from the keyboard review
-            card.hide()
-            card.deleteLater()
-        self.cards = []
-        while self.row.count():
+        while self.row.count():  # the cards stay, as children of the container, for the next group
             self.row.takeAt(0)
         self.group = group
+        # not setParent(None) for the cards left over: that makes each a window of its own, which
+        # took the focus from the keyboard review; hidden, they wait for a larger group
+        spare = self.cards + self._spare
+        self.cards = []
         if group is None or not group.members:
+            self._keep_spare(spare)
             self.title.setText("Select a group to compare its photos")
             self.row.addStretch(1)
             return
@@ -172,13 +244,39 @@ class ComparePane(QWidget):
             # highlight what differs from the suggested keeper (the keeper itself is the reference)
             differing = set() if member is group.suggestion else {
                 name for name in shown if name not in UNCOMPARED and f[name] != reference[name]}
-            card = MemberCard(member, f, differing, shown)
-            card.keepToggled.connect(self.keepChanged)
+            if spare:
+                card = spare.pop(0)
+                card.show_member(member, f, differing, shown)
+            else:
+                card = MemberCard(member, f, differing, shown)
+                card.keepToggled.connect(self.keepChanged)
             self.cards.append(card)
             self.row.addWidget(card, 1)
-            self._thumbs.request(member.path, PREVIEW_SIZE)
+            card.show()
+        self._keep_spare(spare)
         self.row.addStretch(1)
         self._render_images()
+
+    @Slot()
+    def _make_card_ahead(self) -> None:
+        """Cards are made while nothing is shown, one per turn of the event loop (a few ms each),
+        so that the first group, often just as a scan ends, shows without making any."""
+        if self.cards or len(self._spare) >= READY_CARDS:
+            return
+        card = MemberCard(parent=self.container)
+        card.hide()
+        card.keepToggled.connect(self.keepChanged)
+        card.ensurePolished()  # its style sheet applied now, not when the first group is shown
+        self._spare.append(card)
+        self._ahead.start(0)
+
+    def _keep_spare(self, cards: list[MemberCard]) -> None:
+        """Hide the cards no member needs; keep a few for the next group, delete the rest."""
+        for card in cards:
+            card.hide()
+        self._spare = cards[:SPARE_CARDS]
+        for card in cards[SPARE_CARDS:]:
+            card.deleteLater()
 
     def keep_paths(self) -> list[str]:
         return [c.member.path for c in self.cards if c.keep.isChecked()]
@@ -194,13 +292,17 @@ class ComparePane(QWidget):
     def _box(self) -> int:
         # fit up to three cards side by side at 100 %; more members scroll horizontally
         n = min(3, max(1, len(self.cards)))
-        avail = max(200, (self.scroll.viewport().width() - 40 * n) // n)
-        return max(80, int(min(avail, self.scroll.viewport().height() - 330, PREVIEW_SIZE) * self.zoom.value() / 100))
+        avail = max(200, (self._viewport.width() - 40 * n) // n)
+        return max(80, int(min(avail, self._viewport.height() - 330, PREVIEW_SIZE) * self.zoom.value() / 100))
 
     @Slot()
-    def _render_images(self, *_args, only: str | None = None) -> None:
+    def _render_images(self, *_args, only: str | None = None, request: bool = True) -> None:
         """Every card's image at a common scale (sizes compare at a glance); with `only`, just the
-        card of that photo (its preview arrived: the others are drawn already)."""
+        card of that photo (its preview arrived: the others are drawn already).
+
+        The GUI thread scales nothing smoothly: each preview is asked of the loader at the size it is
+        shown at, scaled on its threads. Until it arrives, the last one made of that photo stands in,
+        scaled fast. With `request` False (while resizing or zooming) nothing is asked yet."""
         if not self.cards:
             return
         box = self._box()
@@ -211,22 +313,33 @@ class ComparePane(QWidget):
                 continue
             card.set_box(box)
             m = card.member
-            pixmap = self._thumbs.pixmap(m.path, PREVIEW_SIZE, request=False)
-            if pixmap is None:
-                error = self._thumbs.error(m.path, PREVIEW_SIZE)
-                card.image.setText(f"cannot show: {error}" if error else "loading…")
-                continue
             if m.width and m.height:
                 w, h = max(1, round(m.width * scale)), max(1, round(m.height * scale))
             else:
                 w = h = box
-            card.image.setPixmap(pixmap.scaled(w, h, Qt.AspectRatioMode.KeepAspectRatio,
-                                               Qt.TransformationMode.SmoothTransformation))
+            pixmap = self._thumbs.pixmap(m.path, PREVIEW_SIZE, fit=(w, h), request=request)
+            if pixmap is not None:
+                card.image.setPixmap(pixmap)
+                continue
+            error = self._thumbs.error(m.path, PREVIEW_SIZE)
+            stand_in = None if error else self._thumbs.stand_in(m.path, PREVIEW_SIZE)
+            if stand_in is not None:
+                card.image.setPixmap(stand_in.scaled(w, h, Qt.AspectRatioMode.KeepAspectRatio,
+                                                     Qt.TransformationMode.FastTransformation))
+            else:
+                card.image.setText(f"cannot show: {error}" if error else "loading…")
+
+    @Slot(int)
+    def _on_geometry(self, _zoom: int = 0) -> None:
+        """Resized or zoomed: stand-ins now, the smooth previews once the size holds still."""
+        self._render_images(request=False)
+        self._smooth.start()
 
     @Slot(str, int)
     def _on_ready(self, path: str, size: int) -> None:
         if size == PREVIEW_SIZE and any(c.member.path == path for c in self.cards):
-            self._render_images(only=path)
+            # a preview of a size left meanwhile asks for the current one, unless a resize will
+            self._render_images(only=path, request=not self._smooth.isActive())
 
     @Slot(str, int, str)
     def _on_failed(self, path: str, size: int, _msg: str) -> None:
@@ -234,4 +347,4 @@ class ComparePane(QWidget):
 
     def resizeEvent(self, event) -> None:  # noqa: N802 (Qt API)
         super().resizeEvent(event)
-        self._render_images()
+        self._on_geometry()
