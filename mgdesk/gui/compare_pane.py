@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from PySide6.QtCore import Qt, QTimer, Signal, Slot
+from PySide6.QtCore import QRect, Qt, QTimer, Signal, Slot
 from PySide6.QtWidgets import (QCheckBox, QFrame, QGridLayout, QHBoxLayout, QLabel, QPushButton, QScrollArea,
                                QSlider, QVBoxLayout, QWidget)
 
@@ -55,6 +55,50 @@ def member_fields(m: MemberInfo) -> dict[str, str]:
     }
 
 
+class ReasonLabel(QLabel):
+    """A word-wrapped label of REASON_LINES lines that ends in "…" where its text does not fit
+    (Qt elides one line only; a wrapped label is cut mid-sentence). The full text is its tooltip."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._full = ""
+        self.setWordWrap(True)
+        self.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        self.setFixedHeight(self.fontMetrics().lineSpacing() * REASON_LINES)
+
+    def set_reason(self, text: str) -> None:
+        self._full = text
+        self.setToolTip(text)
+        self._fit()
+
+    def full_text(self) -> str:
+        return self._full
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt API)
+        super().resizeEvent(event)
+        self._fit()
+
+    def _fits(self, text: str) -> bool:
+        box = QRect(0, 0, max(1, self.contentsRect().width()), 100_000)
+        used = self.fontMetrics().boundingRect(box, int(Qt.TextFlag.TextWordWrap), text)
+        return used.height() <= self.contentsRect().height()
+
+    def _fit(self) -> None:
+        text = self._full
+        if not text or self._fits(text):
+            self.setText(text)
+            return
+        words = text.split(" ")
+        lo, hi = 0, len(words)  # the most words that fit with "…" after them
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            if self._fits(" ".join(words[:mid]) + "…"):
+                lo = mid
+            else:
+                hi = mid - 1
+        self.setText(" ".join(words[:lo]).rstrip(" ,;:(") + "…")
+
+
 class MemberCard(QFrame):
     """One member: image, keep checkbox (pre-set to the suggestion), the reason and its metadata.
 
@@ -86,10 +130,7 @@ class MemberCard(QFrame):
         self.reveal.clicked.connect(self._reveal)
         row.addWidget(self.reveal)
         layout.addLayout(row)
-        self.reason = QLabel()
-        self.reason.setWordWrap(True)
-        self.reason.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
-        self.reason.setFixedHeight(self.reason.fontMetrics().lineSpacing() * REASON_LINES)
+        self.reason = ReasonLabel()
         layout.addWidget(self.reason)
         grid = QGridLayout()
         # a row for every field; those a level does not show are hidden
@@ -124,8 +165,7 @@ class MemberCard(QFrame):
         # to it (a duplicate, a grey or enlarged copy, a re-save, another shot)
         text = (f"Suggested: {member.reason}" if member.reason else "Suggested keeper") if member.keep \
             else member.reason
-        self.reason.setText(text)
-        self.reason.setToolTip(text)
+        self.reason.set_reason(text)
         _set_style_property(self.reason, "reason", "keep" if member.keep else "other")
         self.values = {}
         for name, (label, value) in self._rows.items():

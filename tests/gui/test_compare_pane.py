@@ -147,3 +147,18 @@ def test_a_file_that_cannot_be_decoded_says_why_in_its_card(qtbot, pane, tmp_pat
     pane.set_group(group("copy", good, MemberInfo(path=str(bad), size=20, width=good.width, height=good.height)))
     qtbot.waitUntil(lambda: pane.cards[1].image.text().startswith("cannot show:"), timeout=30_000)
     qtbot.waitUntil(lambda: not pane.cards[0].image.pixmap().isNull(), timeout=30_000)
+
+
+def test_a_reason_too_long_for_its_card_ends_in_an_ellipsis_and_the_tooltip_has_it_all(pane, tmp_path, qtbot):
+    long = ("largest resolution: 2048×1536 (a larger copy only adds a frame around the photo); then least "
+            "edited: agrees with its copies in 100% of the photo, and its brightness and contrast match its "
+            "copies (not weighed: u001_gray_thumb.jpg is a grey copy of u001_auto_enhance.jpg)")
+    copy = tmp_path / "copy.jpg"
+    shutil.copy(PHOTO, copy)
+    pane.set_group(group("copy", member(PHOTO, keep=True, reason=long), member(copy, reason="duplicate")))
+    keeper, other = pane.cards
+    qtbot.waitUntil(lambda: keeper.reason.text().endswith("…"), timeout=5_000)
+    shown = keeper.reason.text()
+    assert ("Suggested: " + long).startswith(shown[:-1].rstrip()) and len(shown) < len(long)
+    assert keeper.reason.toolTip() == "Suggested: " + long
+    assert other.reason.text() == "duplicate"  # what fits is shown whole
