@@ -10,12 +10,14 @@ where its thresholds were calibrated.
 
 from __future__ import annotations
 
+import gc
 import io
 import itertools
 import logging
 import os
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -172,6 +174,23 @@ def _whitening_from_bytes(blob: bytes):
                          float(d["shrinkage"]), int(d["n_fit"]))
 
 
+@contextmanager
+def long_lived() -> Iterator[None]:
+    """Around loading what lives as long as the process (torch, the network: ~440,000 objects):
+    the garbage collector does not run meanwhile, and what was made is then kept out of its full
+    passes. Each pass walks every tracked object holding the GIL, 150-490 ms in which no other
+    thread runs Python: a frozen window in the app. What these objects later drop is still freed
+    by reference counting; only cyclic garbage made during the load is never collected."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        if enabled:
+            gc.enable()
+
+
 class _EmbedderOnDemand:
     """The scan's embedder, loaded when a photo first needs embedding: a rescan with nothing new
     never loads the network (seconds on a laptop, more than the rescan itself)."""
@@ -243,8 +262,9 @@ class Library:
     @property
     def embedder(self) -> EmbedderLike:
         if self._embedder is None:
-            from mgdesk.core.embedding import Embedder
-            self._embedder = Embedder(self.model, self.device)
+            with long_lived():
+                from mgdesk.core.embedding import Embedder
+                self._embedder = Embedder(self.model, self.device)
         return self._embedder
 
     def _tag(self, top_classes):
@@ -761,4 +781,4 @@ class Library:
 
 
 __all__ = ["LEVELS", "GroupView", "Library", "LibraryError", "LibraryStatus", "MemberView", "SearchHit",
-           "ScanReport", "ScanProgress", "WHITEN_REFIT_MIN"]
+           "ScanReport", "ScanProgress", "WHITEN_REFIT_MIN", "long_lived"]

@@ -35,8 +35,11 @@ def run(argv: Sequence[str] | None = None) -> int:
     app.setApplicationName("mgdesk")
     app.setOrganizationName("mgdesk")
     app.setDesktopFileName("mgdesk")  # packaging/linux/mgdesk.desktop: the menu entry and its icon
-    window = MainWindow()
-    window.show()
+    from mgdesk.core.service import long_lived
+
+    with long_lived():  # Qt's and the window's objects live as long as the app
+        window = MainWindow()
+        window.show()
     return int(app.exec())
 
 

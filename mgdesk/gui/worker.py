@@ -315,8 +315,12 @@ class LibraryWorker(QObject):
             if loaded is not None:
                 value = loaded.device
             else:
-                from mgdesk.core.embedding import pick_device
-                value = pick_device(self._device)
+                from mgdesk.core.service import long_lived
+
+                with long_lived():  # this imports torch
+                    from mgdesk.core.embedding import pick_device
+
+                    value = pick_device(self._device)
         except Exception:
             value = self._device or "cpu"
         return str(value).split(":")[0].upper()
