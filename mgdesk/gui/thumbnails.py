@@ -95,11 +95,6 @@ def to_qimage(image: Image.Image) -> QImage:
     return QImage(data, image.width, image.height, 4 * image.width, QImage.Format.Format_RGB32).copy()
 
 
-def decode_thumbnail(path: str, size: int) -> QImage:
-    """decode_image as a QImage. Pool thread only."""
-    return to_qimage(decode_image(path, size))
-
-
 class _Job(QRunnable):
     """Decodes one thumbnail (and, with `fit`, scales it to fit that box) on a pool thread and puts the
     result on a plain queue.
