@@ -281,7 +281,8 @@ def cmd_status(args: argparse.Namespace) -> int:
         return 0
     print(f"database: {st.db_path}")
     print(f"model: {st.model} ({st.indexed} photos indexed; whitening: {st.whitening})")
-    print("files: " + ", ".join(f"{k} {v}" for k, v in st.files.items()))
+    print("files: " + ", ".join(f"{st.files.get(k, 0)} {words}" for k, words in _STATUS_WORDS.items()
+                                 if k == "ok" or st.files.get(k, 0)))
     if st.models:
         print("models: " + ", ".join(f"{k} ({v})" for k, v in st.models.items()))
     if st.last_scan:
@@ -293,6 +294,11 @@ def cmd_status(args: argparse.Namespace) -> int:
     if st.undo is not None:
         print(f"undo would: {_undo_text(st.undo)}")
     return 0
+
+
+#: what each file status means to a user, in `status` (the JSON keeps the status names)
+_STATUS_WORDS = {"ok": "photos", "error": "unreadable (mgdesk errors)", "pending": "waiting to be read",
+                 "missing": "gone from disk (trashed, moved away or deleted; a trash can be undone)"}
 
 
 def _count(n: int, noun: str) -> str:

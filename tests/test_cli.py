@@ -75,6 +75,8 @@ def test_status_errors_and_tags_json(library, capsys):
     code, out, _ = run(capsys, "status", "--db", str(db), "--json")
     status = json.loads(out)
     assert code == 0 and status["files"]["ok"] == 4 and status["files"]["error"] == 1
+    code, out, _ = run(capsys, "status", "--db", str(db))
+    assert code == 0 and "files: 4 photos, 1 unreadable (mgdesk errors)\n" in out  # statuses in words
     code, out, _ = run(capsys, "errors", "--db", str(db), "--json")
     errors = json.loads(out)["errors"]
     assert code == 0 and [Path(e["path"]).name for e in errors] == ["broken.jpg"] and errors[0]["reason"]
