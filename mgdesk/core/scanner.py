@@ -483,14 +483,19 @@ class Scanner:
                 continue
             to_embed.append(w)
 
-        # Reuse the embedding of a file with the same content instead of decoding it again.
+        # Reuse the embedding of a file with the same content instead of decoding it again; not
+        # that of a record this batch rewrites (a changed file: two names swapped, say), whose
+        # content is another by the time the copy is written
         results: dict[int, Any] = {}
         reuse: dict[int, int] = {}
         first_by_hash: dict[str, int] = {}
         need: list[_Work] = []
+        rewritten = {w.record.id for w in batch if w.kind == "changed" and w.record is not None}
         for w in to_embed:
             src = self.repo.embedded_file_with_hash(w.hash, self.model, n_views=self._n_views) \
                 if w.hash else None
+            if src in rewritten and (w.record is None or src != w.record.id):
+                src = None
             if src is not None:  # includes a touched file whose content did not change
                 reuse[id(w)] = src
             elif w.hash in first_by_hash:

@@ -360,3 +360,22 @@ def test_a_photo_added_on_its_own_is_rescanned_as_unchanged(photos, repo, scanne
     emb.calls.clear()
     report = sc.scan([single])  # the library's roots include it as it was given
     assert report.unchanged == 1 and report.new == 0 and emb.calls == []
+
+
+def test_two_names_swapped_between_scans_keep_each_photo_its_own_embedding(photos, repo, scanner):
+    """a.jpg renamed away and another photo renamed onto a.jpg: the old a's content reappears under
+    a new name while a.jpg.s record changes content, in one batch. Its embedding must be its own, not
+    copied from the record that now holds the other photo."""
+    import numpy as np
+
+    sc, emb = scanner(repo, batch_size=16)
+    a, c = photos / SAMPLE[0], photos / SAMPLE[2]
+    sc.scan([photos])
+    before = {f.hash: repo.embedding(f.id, "lite0").descriptor for f in repo.files(FileStatus.OK)}
+    a.rename(photos / "z_old.jpg")  # listed after a.jpg: its copy is written after a.jpg is rewritten
+    c.rename(a)
+    sc.scan([photos])
+    for f in repo.files(FileStatus.OK):
+        assert f.hash == hash_file(f.path)[1]
+        assert np.allclose(repo.embedding(f.id, "lite0").descriptor, before[f.hash], atol=1e-3), f.path
+    assert repo.file_by_path(str(photos / "z_old.jpg")).width == Image.open(photos / "z_old.jpg").width
