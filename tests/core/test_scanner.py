@@ -364,7 +364,7 @@ def test_a_photo_added_on_its_own_is_rescanned_as_unchanged(photos, repo, scanne
 
 def test_two_names_swapped_between_scans_keep_each_photo_its_own_embedding(photos, repo, scanner):
     """a.jpg renamed away and another photo renamed onto a.jpg: the old a's content reappears under
-    a new name while a.jpg.s record changes content, in one batch. Its embedding must be its own, not
+    a new name while a.jpg's record changes content, in one batch. Its embedding must be its own, not
     copied from the record that now holds the other photo."""
     import numpy as np
 
