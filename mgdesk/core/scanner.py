@@ -85,6 +85,9 @@ class ScanReport:
     removed_ids: set[int] = field(default_factory=set)
     # where moved or renamed photos went (old path -> new path): views that show one follow it
     moves: dict[str, str] = field(default_factory=dict)
+    # paths whose content changed (edited in place, or another file renamed onto them): pictures
+    # of them shown or cached in memory are stale
+    changed_paths: list[str] = field(default_factory=list)
 
     def counts(self) -> dict[str, Any]:
         return {**{k: getattr(self, k) for k in ("new", "changed", "moved", "restored", "unchanged", "removed",
@@ -552,6 +555,7 @@ class Scanner:
             report.new += 1
         elif w.kind == "changed":
             report.changed += 1
+            report.changed_paths.append(w.found.path)
 
     def _write_error(self, w: _Work, reason: str, message: str, report: ScanReport) -> None:
         values = {**self._base_values(w), "status": FileStatus.ERROR, "error_reason": reason,

@@ -334,6 +334,8 @@ class MainWindow(QMainWindow):
     @Slot(object)
     def _on_scan_finished(self, done: ScanDone) -> None:
         self._scan_ended()
+        for path in (*done.changed, *(p for move in done.moves for p in move)):
+            self.thumbnails.forget(path)  # its pictures in memory show what the file held before
         if done.source == "watch" and done.changes == 0:  # e.g. the app's own trash, seen by the watcher:
             if self._status_before_scan is not None:  # nothing new to say: the line says again what it said
                 self.say(*self._status_before_scan)

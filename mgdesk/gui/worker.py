@@ -94,6 +94,7 @@ class ScanDone:
     source: str = "scan"  # "scan" or "watch"
     changes: int = -1  # photos new, changed, moved, restored or removed (-1: not known)
     moves: tuple[tuple[str, str], ...] = ()  # (old path, new path) of photos moved or renamed
+    changed: tuple[str, ...] = ()  # paths whose content changed since the last scan
 
 
 @dataclass(frozen=True)
@@ -433,7 +434,8 @@ class LibraryWorker(QObject):
             self._pending.pop(root, None)
         changes = sum(int(_get(report, k, 0) or 0) for k in ("new", "changed", "moved", "restored", "removed"))
         moves = tuple((_get(report, "moves", None) or {}).items())
-        self.scanFinished.emit(ScanDone(tuple(roots), summary, cancelled, n_errors, source, changes, moves))
+        changed = tuple(_get(report, "changed_paths", None) or ())
+        self.scanFinished.emit(ScanDone(tuple(roots), summary, cancelled, n_errors, source, changes, moves, changed))
         self.refreshFolders()
 
     @staticmethod

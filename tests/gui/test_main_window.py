@@ -150,6 +150,31 @@ def test_search_by_example_ranks_the_copy_first(qtbot, scanned, photo_folder):
     assert scores == sorted(scores, reverse=True)
 
 
+def test_a_photo_edited_in_place_shows_its_new_picture_in_the_compare_pane(qtbot, wait_for, scanned, photo_folder):
+    from PIL import Image, ImageDraw
+
+    copy = photo_folder / "edited_copy.jpg"
+
+    def card_top_is_red() -> bool:
+        card = next((c for c in scanned.duplicates.compare.cards if c.member.path == str(copy)), None)
+        pixmap = card.image.pixmap() if card is not None else None
+        if pixmap is None or pixmap.isNull():
+            return False
+        colour = pixmap.toImage().pixelColor(pixmap.width() // 2, 2)
+        return colour.red() > 200 and colour.green() < 60 and colour.blue() < 60
+
+    qtbot.waitUntil(lambda: any(c.member.path == str(copy) and not c.image.pixmap().isNull()
+                                for c in scanned.duplicates.compare.cards), timeout=60_000)
+    assert not card_top_is_red()
+    with Image.open(copy) as im:
+        banner = im.convert("RGB")
+    ImageDraw.Draw(banner).rectangle((0, 0, banner.width, banner.height // 8), fill=(255, 0, 0))
+    with wait_for(scanned.client.worker.scanFinished, timeout=120_000) as done:  # the watcher's
+        banner.save(copy, quality=90)
+    assert str(copy) in done.payload.changed
+    qtbot.waitUntil(card_top_is_red, timeout=60_000)  # not the picture the file held before
+
+
 def test_a_photo_copied_into_a_watched_folder_appears_without_a_rescan(qtbot, wait_for, scanned, photo_folder):
     new = photo_folder / "arrived.jpg"
     with wait_for(scanned.client.worker.scanFinished, timeout=120_000) as done:
