@@ -24,6 +24,9 @@ KEEP_REASON_STYLE = "color:#1e8449; font-weight:bold;"
 OTHER_REASON_STYLE = "color:#666;"
 SPARE_CARDS = 8  # cards kept hidden beyond the ones shown, for the next group
 READY_CARDS = 4  # made (a turn of the event loop each) before the first group comes: it shows at once
+CARD_WIDTH = 264  # a card's width when there is room: its metadata rows fit
+CARD_CHROME = 24  # a card's frame and margins around its image box
+MAX_CHOICES = 1000  # groups whose Keep marks are remembered (the oldest forgotten first)
 REASON_LINES = 3  # every card reserves this much for its reason, so the rows below line up
 # one style sheet for every card, set once on the pane, chosen by properties: a style sheet per
 # widget is parsed per widget, which made showing a group cost the GUI thread tens of milliseconds
@@ -180,10 +183,18 @@ class MemberCard(QFrame):
             _set_style_property(value, "differs", name in differing)
             self.values[name] = value
 
-    def set_box(self, box: int) -> None:
-        """Every card reserves the same image box, so the metadata rows line up across cards."""
+    def set_box(self, box: int, width: int) -> None:
+        """Every card reserves the same image box, so the metadata rows line up across cards; a
+        card is at least `width` wide (room for its metadata), and wider when its box needs it."""
         self.image.setFixedSize(box, box)
-        self.setFixedWidth(max(box, 240) + 24)
+        self.setFixedWidth(max(box + CARD_CHROME, width))
+
+    def set_keep(self, checked: bool) -> None:
+        """Mark Keep as the pane restores a choice made earlier: no keepToggled."""
+        self.keep.blockSignals(True)
+        self.keep.setChecked(checked)
+        self.keep.blockSignals(False)
+        _set_style_property(self, "keep", checked)
 
     @Slot(bool)
     def _toggled(self, checked: bool) -> None:
@@ -217,6 +228,9 @@ class ComparePane(QWidget):
         self._thumbs = thumbnails
         self.group: GroupInfo | None = None
         self.cards: list[MemberCard] = []
+        # per group (its key: its members), the paths the user marked Keep, so a regroup that
+        # shows the group again, or a visit back to it, does not put the suggestion back
+        self._choices: dict[str, frozenset[str]] = {}
         self._spare: list[MemberCard] = []  # made for an earlier group, hidden
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
@@ -289,13 +303,26 @@ class ComparePane(QWidget):
                 card.show_member(member, f, differing, shown)
             else:
                 card = MemberCard(member, f, differing, shown)
-                card.keepToggled.connect(self.keepChanged)
+                card.keepToggled.connect(self._on_keep_toggled)
             self.cards.append(card)
             self.row.addWidget(card, 1)
             card.show()
         self._keep_spare(spare)
         self.row.addStretch(1)
+        chosen = self._choices.get(group.key)
+        if chosen is not None:  # what the user marked in this group before (a regroup, or back to it)
+            for card in self.cards:
+                card.set_keep(card.member.path in chosen)
         self._render_images()
+
+    @Slot()
+    def _on_keep_toggled(self) -> None:
+        if self.group is not None:
+            self._choices.pop(self.group.key, None)
+            self._choices[self.group.key] = frozenset(self.keep_paths())
+            while len(self._choices) > MAX_CHOICES:
+                del self._choices[next(iter(self._choices))]
+        self.keepChanged.emit()
 
     @Slot()
     def _make_card_ahead(self) -> None:
@@ -305,7 +332,7 @@ class ComparePane(QWidget):
             return
         card = MemberCard(parent=self.container)
         card.hide()
-        card.keepToggled.connect(self.keepChanged)
+        card.keepToggled.connect(self._on_keep_toggled)
         card.ensurePolished()  # its style sheet applied now, not when the first group is shown
         self._spare.append(card)
         self._ahead.start(0)
@@ -328,11 +355,19 @@ class ComparePane(QWidget):
     def reset_to_suggestion(self) -> None:
         for c in self.cards:
             c.keep.setChecked(c.member.keep)
+        if self.group is not None:
+            self._choices.pop(self.group.key, None)
+
+    def _card_width(self) -> int:
+        """The room for each card when up to three fit side by side (more members scroll): a card
+        is never made wider than this for its metadata (CARD_WIDTH), so three fit in a narrow pane."""
+        n = min(3, max(1, len(self.cards)))
+        margins = self.row.contentsMargins()
+        room = self._viewport.width() - margins.left() - margins.right() - self.row.spacing() * (n - 1)
+        return max(80 + CARD_CHROME, room // n)
 
     def _box(self) -> int:
-        # fit up to three cards side by side at 100 %; more members scroll horizontally
-        n = min(3, max(1, len(self.cards)))
-        avail = max(200, (self._viewport.width() - 40 * n) // n)
+        avail = self._card_width() - CARD_CHROME
         return max(80, int(min(avail, self._viewport.height() - 330, PREVIEW_SIZE) * self.zoom.value() / 100))
 
     @Slot()
@@ -345,13 +380,13 @@ class ComparePane(QWidget):
         scaled fast. With `request` False (while resizing or zooming) nothing is asked yet."""
         if not self.cards:
             return
-        box = self._box()
+        box, width = self._box(), min(self._card_width(), CARD_WIDTH)
         longest = max(max(c.member.width, c.member.height) for c in self.cards) or 1
         scale = box / longest
         for card in self.cards:
             if only is not None and card.member.path != only:
                 continue
-            card.set_box(box)
+            card.set_box(box, width)
             m = card.member
             if m.width and m.height:
                 w, h = max(1, round(m.width * scale)), max(1, round(m.height * scale))

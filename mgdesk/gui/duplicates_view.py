@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 
 from PySide6.QtCore import QItemSelection, QSize, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QListView, QPushButton, QSlider, QSplitter,
+from PySide6.QtWidgets import (QApplication, QComboBox, QHBoxLayout, QLabel, QListView, QPushButton, QSlider, QSplitter,
                                QStyledItemDelegate, QStyleOptionViewItem, QVBoxLayout, QWidget)
 
 from mgdesk.gui.compare_pane import ComparePane
@@ -285,7 +285,14 @@ class DuplicatesView(QWidget):
     # -- internals
     @Slot(QItemSelection, QItemSelection)
     def _on_selection(self, *_args) -> None:
-        self.compare.set_group(self.current_group())
+        group, shown = self.current_group(), self.compare.group
+        focus = QApplication.focusWidget()
+        if focus is not None and self.compare.isAncestorOf(focus) and \
+                (group is None or shown is None or group.key != shown.key):
+            # a card's Keep box keeps the keyboard as its card shows the next group's photo: a
+            # Space meant for one photo would mark another. The review goes on from the list
+            self.list.setFocus()
+        self.compare.set_group(group)
         self._update_buttons()
 
     @Slot()

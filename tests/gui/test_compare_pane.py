@@ -162,3 +162,43 @@ def test_a_reason_too_long_for_its_card_ends_in_an_ellipsis_and_the_tooltip_has_
     assert ("Suggested: " + long).startswith(shown[:-1].rstrip()) and len(shown) < len(long)
     assert keeper.reason.toolTip() == "Suggested: " + long
     assert other.reason.text() == "duplicate"  # what fits is shown whole
+
+
+def test_keep_marks_the_user_made_come_back_with_the_group_and_enter_puts_the_suggestion_back(pane, tmp_path):
+    copies = []
+    for quality in (70, 50):
+        copies.append(tmp_path / f"q{quality}.jpg")
+        with Image.open(PHOTO) as im:
+            im.save(copies[-1], quality=quality)
+    first = (member(PHOTO, keep=True), member(copies[0]), member(copies[1]))
+    pane.set_group(group("copy", *first))
+    changed = Counter()
+    pane.keepChanged.connect(changed.hit)
+    pane.cards[1].keep.setChecked(True)  # keep two
+    assert changed.count == 1
+    other = tmp_path / "other.jpg"
+    shutil.copy(ORIENTATION / "Landscape_1.jpg", other)
+    pane.set_group(group("copy", member(ORIENTATION / "Landscape_1.jpg", keep=True), member(other)))
+    assert pane.keep_paths() == [str(ORIENTATION / "Landscape_1.jpg")]  # not carried to another group
+    pane.set_group(group("copy", *first))  # back to it, or a regroup showing it again
+    assert sorted(pane.keep_paths()) == sorted([str(PHOTO), str(copies[0])]) and changed.count == 1
+    assert pane.cards[1].property("keep") is True  # its frame says so too
+    pane.reset_to_suggestion()
+    pane.set_group(group("copy", *first))
+    assert pane.keep_paths() == [str(PHOTO)]
+
+
+def test_three_cards_fit_side_by_side_in_a_narrow_pane(pane, qtbot, tmp_path):
+    window = pane.window()
+    window.resize(820, 800)
+    copies = []
+    for quality in (70, 50):
+        copies.append(tmp_path / f"q{quality}.jpg")
+        with Image.open(PHOTO) as im:
+            im.save(copies[-1], quality=quality)
+    pane.set_group(group("copy", member(PHOTO, keep=True), member(copies[0]), member(copies[1])))
+    qtbot.waitUntil(lambda: pane.container.width() > 0)
+    qtbot.wait(50)
+    viewport = pane.scroll.viewport().width()
+    right = max(c.geometry().right() for c in pane.cards)
+    assert right < viewport and not pane.scroll.horizontalScrollBar().isVisible(), (right, viewport)

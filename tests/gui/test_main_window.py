@@ -199,6 +199,26 @@ def test_j_and_k_move_between_groups(qtbot, window):
     assert view.current_row() == 0
 
 
+def test_j_from_a_cards_keep_box_hands_the_keyboard_back_to_the_list(qtbot, window):
+    from mgdesk.gui.worker import MemberInfo
+
+    def two(a: str, b: str) -> GroupInfo:
+        members = (MemberInfo(str(PHOTOS / a), keep=True, size=1), MemberInfo(str(PHOTOS / b), size=1))
+        return GroupInfo(a + b, "copy", members, 1)
+
+    window.stack.setCurrentWidget(window.duplicates)
+    view = window.duplicates
+    view.model.set_groups((two(BASES[0], BASES[1]), two(BASES[2], "set14_img_001.jpg")))
+    view.select_row(0)
+    box = view.compare.cards[1].keep
+    box.setFocus()
+    qtbot.waitUntil(lambda: window.focusWidget() is box, timeout=5_000)
+    qtbot.keyClick(box, Qt.Key.Key_J)
+    assert view.current_row() == 1 and window.focusWidget() is view.list
+    qtbot.keyClick(window.focusWidget(), Qt.Key.Key_Space)  # no Keep box of a photo never looked at
+    assert view.compare.keep_paths() == [str(PHOTOS / BASES[2])]
+
+
 def test_a_tag_shows_its_photos_and_an_album_its_dominant_tags(qtbot, wait_for, scanned, photo_folder):
     scanned.show_page("Tags")
     view = scanned.tags_view
