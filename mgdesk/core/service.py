@@ -472,7 +472,7 @@ class Library:
             # a similar group holds other shots (with their copies): "duplicate" is the copy level's word
             kept = Path(members[keep][0].path).name
             why = reason if i == keep else (f"similar to {kept}" if level == "similar" else f"duplicate of {kept}")
-            if i != keep and level != "exact" and f.hash and f.hash == members[keep][0].hash:
+            if i != keep and f.hash and f.hash == members[keep][0].hash:
                 why = f"exact copy of {kept}"  # the same bytes: not merely similar, nor edited
             elif i != keep and infos[i].resave_of is not None:
                 why = f"lossless re-save of {Path(infos[i].resave_of).name}"

@@ -607,7 +607,7 @@ def test_a_file_the_library_has_not_scanned_is_not_trashed(lib, tmp_path):
     assert stray.exists()
 
 
-@pytest.mark.parametrize("level", ["copy", "similar"])
+@pytest.mark.parametrize("level", ["exact", "copy", "similar"])
 def test_a_byte_identical_member_says_it_is_an_exact_copy_at_every_level(lib, level):
     group = next(g for g in lib.groups(level) if "exact copy.jpg" in names(g))
     twin = next(m for m in group.members if Path(m.path).name in {SAMPLE[0], "exact copy.jpg"} and not m.keep)
