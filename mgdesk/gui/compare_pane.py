@@ -102,6 +102,33 @@ class ReasonLabel(QLabel):
         self.setText(" ".join(words[:lo]).rstrip(" ,;:(") + "…")
 
 
+class ValueLabel(QLabel):
+    """One line of metadata, elided at the start to the width it has ("…/Pictures/2019"): the end
+    of a folder or a date is the telling part. The full text is its tooltip."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._full = ""
+        self.setMinimumWidth(1)  # the layout gives it what the card has room for, not its text's width
+
+    def set_value(self, text: str) -> None:
+        self._full = text
+        self.setToolTip(text)
+        self._fit()
+
+    def full_text(self) -> str:
+        return self._full
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt API)
+        super().resizeEvent(event)
+        self._fit()
+
+    def _fit(self) -> None:
+        room = self.contentsRect().width()
+        self.setText(self.fontMetrics().elidedText(self._full, Qt.TextElideMode.ElideLeft, room)
+                     if room > 1 else self._full)
+
+
 class MemberCard(QFrame):
     """One member: image, keep checkbox (pre-set to the suggestion), the reason and its metadata.
 
@@ -136,12 +163,13 @@ class MemberCard(QFrame):
         self.reason = ReasonLabel()
         layout.addWidget(self.reason)
         grid = QGridLayout()
+        grid.setColumnStretch(1, 1)  # the values take the room; the names keep to their width
         # a row for every field; those a level does not show are hidden
         self._rows: dict[str, tuple[QLabel, QLabel]] = {}
         for r, name in enumerate(FIELDS):
             label = QLabel(name + ":")
             grid.addWidget(label, r, 0, Qt.AlignmentFlag.AlignTop)
-            value = QLabel()
+            value = ValueLabel()
             value.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
             grid.addWidget(value, r, 1)
             self._rows[name] = (label, value)
@@ -178,8 +206,7 @@ class MemberCard(QFrame):
             if not visible:
                 continue
             text = fields[name]
-            value.setText(text if len(text) <= 38 else "…" + text[-37:])
-            value.setToolTip(text)
+            value.set_value(text)
             _set_style_property(value, "differs", name in differing)
             self.values[name] = value
 

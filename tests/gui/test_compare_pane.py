@@ -202,3 +202,6 @@ def test_three_cards_fit_side_by_side_in_a_narrow_pane(pane, qtbot, tmp_path):
     viewport = pane.scroll.viewport().width()
     right = max(c.geometry().right() for c in pane.cards)
     assert right < viewport and not pane.scroll.horizontalScrollBar().isVisible(), (right, viewport)
+    folder = pane.cards[1].values["Folder"]  # a long folder shows its end, whole in the tooltip
+    assert folder.text().startswith("…") and str(tmp_path).endswith(folder.text()[1:])
+    assert folder.toolTip() == str(tmp_path)
