@@ -315,7 +315,6 @@ class ComparePane(QWidget):
             self.title.setText("Select a group to compare its photos")
             self.row.addStretch(1)
             return
-        self.title.setText(f"{len(group.members)} photos · {group.level} · {human_size(group.reclaimable)} reclaimable")
         shown = fields_for(group.level)
         reference = member_fields(group.suggestion)
         # the suggested keeper first, where it is seen without scrolling; the rest as listed
@@ -340,15 +339,29 @@ class ComparePane(QWidget):
         if chosen is not None:  # what the user marked in this group before (a regroup, or back to it)
             for card in self.cards:
                 card.set_keep(card.member.path in chosen)
+        self._update_title()
         self._render_images()
+
+    def _update_title(self) -> None:
+        """What trashing the unmarked photos would free: the suggestion's figure until the user marks
+        others, then theirs (as the Trash button says)."""
+        group = self.group
+        if group is None:
+            return
+        marked = self._choices.get(group.key)
+        freed = group.reclaimable if marked is None else sum(m.size for m in self.others())
+        whose = "" if marked is None else " as marked"
+        self.title.setText(f"{len(group.members)} photos · {group.level} · {human_size(freed)} reclaimable{whose}")
 
     @Slot()
     def _on_keep_toggled(self) -> None:
         if self.group is not None:
             self._choices.pop(self.group.key, None)
+            self._update_title()
             self._choices[self.group.key] = frozenset(self.keep_paths())
             while len(self._choices) > MAX_CHOICES:
                 del self._choices[next(iter(self._choices))]
+            self._update_title()
         self.keepChanged.emit()
 
     @Slot()
@@ -384,6 +397,7 @@ class ComparePane(QWidget):
             c.keep.setChecked(c.member.keep)
         if self.group is not None:
             self._choices.pop(self.group.key, None)
+            self._update_title()
 
     def _card_width(self) -> int:
         """The room for each card when up to three fit side by side (more members scroll): a card

@@ -13,6 +13,7 @@ from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QMainWindow
 
 from mgdesk.core.imaging import read_info
+from mgdesk.core.sizes import human_size
 from mgdesk.gui.compare_pane import ComparePane
 from mgdesk.gui.thumbnails import ThumbnailLoader
 from mgdesk.gui.worker import GroupInfo, MemberInfo
@@ -176,6 +177,8 @@ def test_keep_marks_the_user_made_come_back_with_the_group_and_enter_puts_the_su
     pane.keepChanged.connect(changed.hit)
     pane.cards[1].keep.setChecked(True)  # keep two
     assert changed.count == 1
+    freed = copies[1].stat().st_size  # only the other copy goes now
+    assert pane.title.text().endswith(f"{human_size(freed)} reclaimable as marked")
     other = tmp_path / "other.jpg"
     shutil.copy(ORIENTATION / "Landscape_1.jpg", other)
     pane.set_group(group("copy", member(ORIENTATION / "Landscape_1.jpg", keep=True), member(other)))
@@ -184,6 +187,7 @@ def test_keep_marks_the_user_made_come_back_with_the_group_and_enter_puts_the_su
     assert sorted(pane.keep_paths()) == sorted([str(PHOTO), str(copies[0])]) and changed.count == 1
     assert pane.cards[1].property("keep") is True  # its frame says so too
     pane.reset_to_suggestion()
+    assert pane.title.text().endswith("reclaimable")
     pane.set_group(group("copy", *first))
     assert pane.keep_paths() == [str(PHOTO)]
 
