@@ -58,18 +58,15 @@ def member_fields(m: MemberInfo) -> dict[str, str]:
     }
 
 
-class ReasonLabel(QLabel):
-    """A word-wrapped label of REASON_LINES lines that ends in "…" where its text does not fit
-    (Qt elides one line only; a wrapped label is cut mid-sentence). The full text is its tooltip."""
+class _FittedLabel(QLabel):
+    """A label that shows as much of its text as fits its size, the whole text in its tooltip;
+    subclasses say how it is shortened (_fit), again at every resize."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._full = ""
-        self.setWordWrap(True)
-        self.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
-        self.setFixedHeight(self.fontMetrics().lineSpacing() * REASON_LINES)
 
-    def set_reason(self, text: str) -> None:
+    def set_full_text(self, text: str) -> None:
         self._full = text
         self.setToolTip(text)
         self._fit()
@@ -80,6 +77,20 @@ class ReasonLabel(QLabel):
     def resizeEvent(self, event) -> None:  # noqa: N802 (Qt API)
         super().resizeEvent(event)
         self._fit()
+
+    def _fit(self) -> None:
+        raise NotImplementedError
+
+
+class ReasonLabel(_FittedLabel):
+    """A word-wrapped label of REASON_LINES lines that ends in "…" where its text does not fit
+    (Qt elides one line only; a wrapped label is cut mid-sentence)."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWordWrap(True)
+        self.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        self.setFixedHeight(self.fontMetrics().lineSpacing() * REASON_LINES)
 
     def _fits(self, text: str) -> bool:
         box = QRect(0, 0, max(1, self.contentsRect().width()), 100_000)
@@ -102,26 +113,13 @@ class ReasonLabel(QLabel):
         self.setText(" ".join(words[:lo]).rstrip(" ,;:(") + "…")
 
 
-class ValueLabel(QLabel):
+class ValueLabel(_FittedLabel):
     """One line of metadata, elided at the start to the width it has ("…/Pictures/2019"): the end
-    of a folder or a date is the telling part. The full text is its tooltip."""
+    of a folder or a date is the telling part."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self._full = ""
         self.setMinimumWidth(1)  # the layout gives it what the card has room for, not its text's width
-
-    def set_value(self, text: str) -> None:
-        self._full = text
-        self.setToolTip(text)
-        self._fit()
-
-    def full_text(self) -> str:
-        return self._full
-
-    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt API)
-        super().resizeEvent(event)
-        self._fit()
 
     def _fit(self) -> None:
         room = self.contentsRect().width()
@@ -196,7 +194,7 @@ class MemberCard(QFrame):
         # to it (a duplicate, a grey or enlarged copy, a re-save, another shot)
         text = (f"Suggested: {member.reason}" if member.reason else "Suggested keeper") if member.keep \
             else member.reason
-        self.reason.set_reason(text)
+        self.reason.set_full_text(text)
         _set_style_property(self.reason, "reason", "keep" if member.keep else "other")
         self.values = {}
         for name, (label, value) in self._rows.items():
@@ -206,7 +204,7 @@ class MemberCard(QFrame):
             if not visible:
                 continue
             text = fields[name]
-            value.set_value(text)
+            value.set_full_text(text)
             _set_style_property(value, "differs", name in differing)
             self.values[name] = value
 
