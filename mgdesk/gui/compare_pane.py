@@ -114,17 +114,18 @@ class ReasonLabel(_FittedLabel):
 
 
 class ValueLabel(_FittedLabel):
-    """One line of metadata, elided at the start to the width it has ("…/Pictures/2019"): the end
-    of a folder or a date is the telling part."""
+    """One line, elided to the width it has: metadata at the start ("…/Pictures/2019"), where the
+    end of a folder or a date is the telling part; a file name in the middle, keeping its end."""
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None,
+                 elide: Qt.TextElideMode = Qt.TextElideMode.ElideLeft) -> None:
         super().__init__(parent)
+        self._elide = elide
         self.setMinimumWidth(1)  # the layout gives it what the card has room for, not its text's width
 
     def _fit(self) -> None:
         room = self.contentsRect().width()
-        self.setText(self.fontMetrics().elidedText(self._full, Qt.TextElideMode.ElideLeft, room)
-                     if room > 1 else self._full)
+        self.setText(self.fontMetrics().elidedText(self._full, self._elide, room) if room > 1 else self._full)
 
 
 class MemberCard(QFrame):
@@ -145,8 +146,9 @@ class MemberCard(QFrame):
         layout = QVBoxLayout(self)
         self.image = QLabel("loading…")
         self.image.setAlignment(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignBottom)
+        self.image.setWordWrap(True)  # "cannot show: …" says why in full, within the box
         layout.addWidget(self.image)
-        self.name = QLabel()
+        self.name = ValueLabel(elide=Qt.TextElideMode.ElideMiddle)
         self.name.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout.addWidget(self.name)
         row = QHBoxLayout()
@@ -183,7 +185,7 @@ class MemberCard(QFrame):
     def show_member(self, member: MemberInfo, fields: dict[str, str], differing: set[str],
                     shown: tuple[str, ...] = FIELDS) -> None:
         self.member = member
-        self.name.setText(member.name)
+        self.name.set_full_text(member.name)
         self.name.setToolTip(member.path)
         self.keep.blockSignals(True)  # pre-set, not a choice: no keepToggled
         self.keep.setChecked(member.keep)
@@ -441,7 +443,8 @@ class ComparePane(QWidget):
                 card.image.setPixmap(stand_in.scaled(w, h, Qt.AspectRatioMode.KeepAspectRatio,
                                                      Qt.TransformationMode.FastTransformation))
             else:
-                card.image.setText(f"cannot show: {error}" if error else "loading…")
+                # the card names the file: the loader's message without its path ("missing file")
+                card.image.setText(f"cannot show: {error.replace(': ' + m.path, '')}" if error else "loading…")
 
     @Slot(int)
     def _on_geometry(self, _zoom: int = 0) -> None:

@@ -24,6 +24,18 @@ class _GroupDelegate(QStyledItemDelegate):
         super().initStyleOption(option, index)
         option.decorationSize = QSize(96, 96)
 
+    def sizeHint(self, option: QStyleOptionViewItem, index) -> QSize:  # noqa: N802
+        """No wider than the list: a long name is elided, not scrolled to sideways."""
+        hint = super().sizeHint(option, index)
+        view = self.parent()
+        return QSize(min(hint.width(), max(1, view.viewport().width() - 2 * view.spacing())), hint.height())
+
+
+class _GroupList(QListView):
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt API)
+        super().resizeEvent(event)
+        self.scheduleDelayedItemsLayout()  # rows take the new width (the size of one row is cached)
+
 
 class DuplicatesView(QWidget):
     """Review flow: J/K or arrows move between groups, Enter keeps the suggestion, Delete trashes the
@@ -67,7 +79,7 @@ class DuplicatesView(QWidget):
         self._scanning = False
         self._cancelled = False
 
-        self.list = QListView()
+        self.list = _GroupList()
         self.list.setModel(self.model)
         self.list.setIconSize(QSize(96, 96))
         self.list.setItemDelegate(_GroupDelegate(self.list))
@@ -75,6 +87,8 @@ class DuplicatesView(QWidget):
         self.list.setWordWrap(True)
         self.list.setSpacing(2)
         self.list.setMinimumWidth(260)
+        self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.list.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         self.list.setAlternatingRowColors(True)
         self.list.selectionModel().selectionChanged.connect(self._on_selection)
         self.setFocusProxy(self.list)  # the page taking focus puts the keyboard on the groups

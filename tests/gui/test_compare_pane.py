@@ -147,6 +147,7 @@ def test_a_file_that_cannot_be_decoded_says_why_in_its_card(qtbot, pane, tmp_pat
     good = member(PHOTO, keep=True)
     pane.set_group(group("copy", good, MemberInfo(path=str(bad), size=20, width=good.width, height=good.height)))
     qtbot.waitUntil(lambda: pane.cards[1].image.text().startswith("cannot show:"), timeout=30_000)
+    assert str(bad) not in pane.cards[1].image.text()  # the card names the file already
     qtbot.waitUntil(lambda: not pane.cards[0].image.pixmap().isNull(), timeout=30_000)
 
 
@@ -190,6 +191,15 @@ def test_keep_marks_the_user_made_come_back_with_the_group_and_enter_puts_the_su
     assert pane.title.text().endswith("reclaimable")
     pane.set_group(group("copy", *first))
     assert pane.keep_paths() == [str(PHOTO)]
+
+
+def test_a_long_file_name_is_elided_in_the_middle_on_its_card(pane, tmp_path):
+    long = tmp_path / ("IMG_20190704_holiday_in_the_mountains_with_the_whole_family_" + "x" * 40 + ".jpg")
+    shutil.copy(PHOTO, long)
+    pane.set_group(group("copy", member(PHOTO, keep=True), member(long)))
+    name = pane.cards[1].name
+    assert "…" in name.text() and name.text().endswith("xxx.jpg") and name.text().startswith("IMG_2019")
+    assert name.full_text() == long.name and name.toolTip() == str(long)
 
 
 def test_three_cards_fit_side_by_side_in_a_narrow_pane(pane, qtbot, tmp_path):

@@ -219,6 +219,19 @@ def test_j_from_a_cards_keep_box_hands_the_keyboard_back_to_the_list(qtbot, wind
     assert view.compare.keep_paths() == [str(PHOTOS / BASES[2])]
 
 
+def test_a_long_name_in_the_group_list_is_elided_not_scrolled_to(qtbot, window):
+    from mgdesk.gui.worker import MemberInfo
+
+    name = "IMG_20190704_holiday_in_the_mountains_with_the_whole_family_" + "x" * 40 + ".jpg"
+    members = (MemberInfo(str(PHOTOS / name), keep=True, size=2), MemberInfo(str(PHOTOS / BASES[0]), size=1))
+    window.stack.setCurrentWidget(window.duplicates)
+    view = window.duplicates
+    view.model.set_groups((GroupInfo("long", "copy", members, 1),))
+    qtbot.waitUntil(lambda: view.list.visualRect(view.model.index(0, 0)).width() > 0, timeout=5_000)
+    assert view.list.visualRect(view.model.index(0, 0)).right() <= view.list.viewport().width()
+    assert not view.list.horizontalScrollBar().isVisible()
+
+
 def test_a_tag_shows_its_photos_and_an_album_its_dominant_tags(qtbot, wait_for, scanned, photo_folder):
     scanned.show_page("Tags")
     view = scanned.tags_view
