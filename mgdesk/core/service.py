@@ -684,7 +684,18 @@ class Library:
                 if not any(stays(h) for h in kept):
                     raise LibraryError(
                         f"refusing to remove {f.name}: it is the last copy of a photo whose other copy "
-                        f"{os.path.basename(d['path'])} was removed earlier (undo that to bring it back)")
+                        f"{os.path.basename(d['path'])} was removed earlier ({self._how_back(d['action_id'], item)})")
+
+    def _how_back(self, action_id: int, item: Any) -> str:
+        """How the user gets a removed copy back: undo, when that removal is the last action;
+        else from where it went (its folder, or the system trash, which may have been emptied)."""
+        last = self.repo.last_undoable_action()
+        if last is not None and last.id == action_id:
+            return "'mgdesk undo' or Ctrl+Z in the app puts it back"
+        action = self.repo.action(action_id)
+        when = datetime.fromtimestamp(action.created).strftime("%Y-%m-%d %H:%M")
+        where = "the trash" if action.kind == "trash" else (item.destination_path or action.destination)
+        return f"on {when}, to {where}; put it back from there to remove this one"
 
     def undo(self) -> ActionRecord | None:
         """Undo the last action (see actions.undo_last). Files put back into a folder that is no

@@ -593,10 +593,12 @@ def test_the_last_byte_identical_copy_stays_protected_when_its_twin_went_in_an_e
         with pytest.raises(LibraryError, match="every copy"):  # both at once: refused
             library.trash([root / "photo.jpg", root / "photo copy.jpg"], check_levels=("copy",))
         library.trash([root / "photo copy.jpg"], check_levels=("copy",))
-        with pytest.raises(LibraryError, match="last copy"):  # one after the other: refused the same
-            library.trash([root / "photo.jpg"], check_levels=("copy",))
+        with pytest.raises(LibraryError, match="last copy.*undo"):  # one after the other: refused the same,
+            library.trash([root / "photo.jpg"], check_levels=("copy",))  # and undo would bring it back
         assert (root / "photo.jpg").exists()
         library.trash([root / "small.jpg"], check_levels=("copy",))  # an edited copy may still go
+        with pytest.raises(LibraryError, match="to the trash; put it back from there"):  # undo would not
+            library.trash([root / "photo.jpg"], check_levels=("copy",))  # bring that one back now
 
 
 def test_a_file_the_library_has_not_scanned_is_not_trashed(lib, tmp_path):
