@@ -186,6 +186,11 @@ class ImageLoadError(Exception):
         self.reason: LoadFailure = LoadFailure(reason)
         self.detail: str = _one_line(detail)
 
+    @property
+    def why(self) -> str:
+        """The failure without the path, for a place that names the file already ("corrupt image (…)")."""
+        return f"{self.reason.label} ({self.detail})" if self.detail else self.reason.label
+
     def __str__(self) -> str:
         msg = f"{self.reason.label}: {self.path}"
         return f"{msg} ({self.detail})" if self.detail else msg

@@ -124,7 +124,9 @@ class _Job(QRunnable):
                 source = decode_image(self.path, self.size)
             image, error = to_qimage(fit_image(source, *self.fit) if self.fit else source), ""
         except Exception as exc:  # every failure becomes a per-file message, never a crash
-            source, image, error = None, QImage(), str(exc) or type(exc).__name__
+            # what is shown beside the file's name: the failure without the path
+            why = getattr(exc, "why", None) or str(exc)
+            source, image, error = None, QImage(), why or type(exc).__name__
         self._results.put((self.path, self.size, self.fit, source, image, error))
 
 

@@ -677,3 +677,9 @@ def test_a_decoders_raw_bytes_and_bare_status_codes_are_said_in_words(tmp_path: 
     assert err.value.reason in (LoadFailure.CORRUPT, LoadFailure.TRUNCATED)
     status = ImageLoadError("/x/y.jpg", LoadFailure.CORRUPT, "decoder error -2")
     assert str(status) == "corrupt image: /x/y.jpg (the image data does not decode, decoder error -2)"
+
+
+def test_the_failure_can_be_said_without_the_path_where_the_file_is_named_already() -> None:
+    err = ImageLoadError("/x/y.jpg", LoadFailure.CORRUPT, "broken data stream")
+    assert err.why == "corrupt image (broken data stream)"
+    assert ImageLoadError("/x/y.jpg", LoadFailure.EMPTY).why == "empty file"
