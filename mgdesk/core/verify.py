@@ -1139,21 +1139,21 @@ def _photo_share(gray: np.ndarray, covered: np.ndarray) -> float:
         return 1.0
     g = gray.astype(np.float32)
 
-    def local_mean(mask: np.ndarray, side: int, of: np.ndarray = g) -> tuple[np.ndarray, np.ndarray]:
-        """Mean of `of` over the mask's pixels near each pixel, and their share of the window:
-        over the mask alone, so a frame a few working pixels wide is not averaged with the photo
-        beside it (a 30 px border on a 12 MP photo is 5 px at the working side)."""
+    def local_means(mask: np.ndarray, side: int, *values: np.ndarray) -> tuple[np.ndarray, ...]:
+        """Means of `values` over the mask's pixels near each pixel, then their share of the
+        window: over the mask alone, so a frame a few working pixels wide is not averaged with
+        the photo beside it (a 30 px border on a 12 MP photo is 5 px at the working side)."""
         m = mask.astype(np.float32)
         weight = cv2.blur(m, (side, side))
-        return cv2.blur(of * m, (side, side)) / np.maximum(weight, 1e-6), weight
+        share = np.maximum(weight, 1e-6)
+        return (*(cv2.blur(v * m, (side, side)) / share for v in values), weight)
 
-    mean, _ = local_mean(outside, 9)
-    sq, _ = local_mean(outside, 9, g * g)
+    mean, sq, _ = local_means(outside, 9, g, g * g)
     std = np.sqrt(np.maximum(sq - mean * mean, 0.0))
     if (std[outside] < 3.0).mean() < 0.8:  # the margin has texture: more of the photo
         return 1.0
-    mean_in, w_in = local_mean(inside, 15)
-    mean_out, w_out = local_mean(outside, 15)
+    mean_in, w_in = local_means(inside, 15, g)
+    mean_out, w_out = local_means(outside, 15, g)
     # pixels with both sides of the photo's edge nearby (a thin frame fills little of a window)
     edge = (w_in > 0.2) & (w_out > 0.05)
     if not edge.any() or np.median(np.abs(mean_in[edge] - mean_out[edge])) < 8.0:

@@ -187,10 +187,7 @@ class MemberCard(QFrame):
         self.member = member
         self.name.set_full_text(member.name)
         self.name.setToolTip(member.path)
-        self.keep.blockSignals(True)  # pre-set, not a choice: no keepToggled
-        self.keep.setChecked(member.keep)
-        self.keep.blockSignals(False)
-        _set_style_property(self, "keep", member.keep)  # the frame's colour, by CARDS_STYLE
+        self.set_keep(member.keep)  # pre-set, not a choice
         self.reveal.setToolTip(f"Open the folder that holds {member.name}")
         # every member says what it is: the keeper why it is suggested, the others what they are
         # to it (a duplicate, a grey or enlarged copy, a re-save, another shot)
@@ -217,7 +214,8 @@ class MemberCard(QFrame):
         self.setFixedWidth(max(box + CARD_CHROME, width))
 
     def set_keep(self, checked: bool) -> None:
-        """Mark Keep as the pane restores a choice made earlier: no keepToggled."""
+        """Mark Keep for the user (the suggestion, or a choice of theirs shown again): no keepToggled.
+        The frame's colour follows, by CARDS_STYLE."""
         self.keep.blockSignals(True)
         self.keep.setChecked(checked)
         self.keep.blockSignals(False)
@@ -356,8 +354,7 @@ class ComparePane(QWidget):
     @Slot()
     def _on_keep_toggled(self) -> None:
         if self.group is not None:
-            self._choices.pop(self.group.key, None)
-            self._update_title()
+            self._choices.pop(self.group.key, None)  # and in again, as the most recent
             self._choices[self.group.key] = frozenset(self.keep_paths())
             while len(self._choices) > MAX_CHOICES:
                 del self._choices[next(iter(self._choices))]
@@ -394,10 +391,11 @@ class ComparePane(QWidget):
 
     def reset_to_suggestion(self) -> None:
         for c in self.cards:
-            c.keep.setChecked(c.member.keep)
+            c.set_keep(c.member.keep)
         if self.group is not None:
             self._choices.pop(self.group.key, None)
             self._update_title()
+        self.keepChanged.emit()
 
     def _card_width(self) -> int:
         """The room for each card when up to three fit side by side (more members scroll): a card
@@ -443,8 +441,7 @@ class ComparePane(QWidget):
                 card.image.setPixmap(stand_in.scaled(w, h, Qt.AspectRatioMode.KeepAspectRatio,
                                                      Qt.TransformationMode.FastTransformation))
             else:
-                # the card names the file: the loader's message without its path ("missing file")
-                card.image.setText(f"cannot show: {error.replace(': ' + m.path, '')}" if error else "loading…")
+                card.image.setText(f"cannot show: {error}" if error else "loading…")
 
     @Slot(int)
     def _on_geometry(self, _zoom: int = 0) -> None:
