@@ -10,7 +10,9 @@ image still disagrees. The verifier measures both:
    matched through a descriptor permutation (SIFT of a mirrored image = permuted SIFT), so no
    second extraction is needed. (512 px / 500 keypoints was measured: ~40 % faster features, but
    edit<->edit recall fell from 0.992 to 0.983 and two more zoomed shots passed as copies.)
-2. Ratio-test matches, RANSAC similarity (and homography when it explains clearly more).
+2. Ratio-test matches, RANSAC similarity (and homography when it explains clearly more). When
+   the inliers fit it only loosely, a radial bend about one image's centre is tried as well (a
+   lens-profile correction or a fisheye look: one parameter, which parallax does not follow).
 3. The higher-resolution image is warped onto the other's frame (at its working scale). Per 16 px
    tile the cosine between the two gradient fields is taken (gradients make it blind to
    brightness/contrast/tone edits): a copy agrees in nearly every textured tile, another shot
@@ -49,7 +51,7 @@ from __future__ import annotations
 import logging
 import os
 import struct
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Callable, NamedTuple, Union
 
@@ -62,7 +64,7 @@ from mgdesk.core.imaging import jpeg_quality, load_image
 log = logging.getLogger(__name__)
 
 #: Bump when the verdicts change, so cached verdicts are invalidated.
-VERIFIER_VERSION = "sift-grad-27"
+VERIFIER_VERSION = "sift-grad-28"
 
 FEATURE_SIDE = 640
 TILE = 16
@@ -404,7 +406,7 @@ class PairVerifier:
                 db, pb = fb.descriptors, fb.points
             ia, ib = _ratio_matches(fa.descriptors, db, p.ratio)
             if len(ia) < max(4, p.min_inliers):  # cannot reach min_inliers: skip RANSAC
-                cand = (0, len(ia), mirrored, "none", None, 9.0, None, None)
+                cand = (0, len(ia), mirrored, "none", None, 9.0, None, None, None, None, None)
             else:
                 model, H, mask = _fit(fa.points[ia], pb[ib], p.ransac_px)
                 n = int(mask.sum()) if mask is not None else 0
@@ -414,20 +416,29 @@ class PairVerifier:
                     model, H, mask, n, err = _tighter(fa.points[ia], pb[ib], p, model, H, mask, n,
                                                       err, (fa.width, fa.height), (fb.width, fb.height))
                 cand = (n, len(ia), mirrored, model, H, err, fa.points[ia][mask] if n else None,
-                        pb[ib][mask] if n else None)
+                        pb[ib][mask] if n else None, fa.points[ia], pb[ib], mask)
             if best is None or cand[0] > best[0]:
                 best = cand
             if not mirrored and best[0] >= max(3 * p.min_inliers, 40) and best[0] >= 0.5 * best[1]:
                 break  # a clear direct match; no need to try the mirror
-        n_in, n_match, mirrored, model, H, err, in_a, in_b = best
+        n_in, n_match, mirrored, model, H, err, in_a, in_b, all_a, all_b, inl = best
         if H is None or n_in < 4:
             return Evidence(n_in, n_match, n_in / max(n_match, 1), None, mirrored, "none",
                             0.0, 0, 0.0, min(len(fa.points), len(fb.points)), match_error=err)
-        gap, shift = _placement(in_a, in_b, (fa.width, fa.height), (fb.width, fb.height))
-        gb = fb.gray[:, ::-1] if mirrored else fb.gray
         # a heavily compressed image has lost its fine detail to 8 px blocks: compare the two
         # at the detail it still carries, not the blocks
         coarse = fa.heavily_compressed or fb.heavily_compressed
+        bend = 0.0
+        if err > p.max_match_error * (2.0 if coarse else 1.0) and n_in >= p.min_inliers and \
+                n_in >= p.min_inlier_ratio * n_match:
+            unbent = _unbend(all_a, all_b, inl, (fa.width, fa.height), p,
+                             p.max_match_error * (2.0 if coarse else 1.0))
+            if unbent is not None:  # one capture seen through another lens correction
+                bend, model, H, mask, n_in, err = unbent
+                in_a, in_b = _bent(all_a[mask], (fa.width, fa.height), bend), all_b[mask]
+                fa = replace(fa, gray=_unbent_gray(fa.gray, bend), points=_bent(fa.points, (fa.width, fa.height), bend))
+        gap, shift = _placement(in_a, in_b, (fa.width, fa.height), (fb.width, fb.height))
+        gb = fb.gray[:, ::-1] if mirrored else fb.gray
         photo_a = photo_b = 1.0
         covered_a = covered_b = 0.0
         apart = 1.0
@@ -445,7 +456,7 @@ class PairVerifier:
                         c.agree, c.tiles, c.coverage, min(len(fa.points), len(fb.points)),
                         c.texture_loss, c.tone_outliers, err, c.moved_detail,
                         round(c.moved_detail * c.tiles), photo_a, photo_b, covered_a, covered_b,
-                        c.tone_shift, c.clipped, c.overlay, coarse, gap, shift, apart)
+                        c.tone_shift, c.clipped, c.overlay, coarse, gap, shift, apart, bend)
 
     def edits_explain(self, z: "LocalFeatures", x: "LocalFeatures", y: "LocalFeatures",
                       z_to_x: np.ndarray, z_to_y: np.ndarray) -> bool:
@@ -567,6 +578,8 @@ class PairVerifier:
             return Verdict(False, score, n_in, ratio, residual, "none",
                            f"too few geometric matches ({n_in} inliers)", undecided=sparse, **placed)
         transform = _describe(e.model, e.H, e.mirrored)
+        if e.bend:
+            transform += f" after lens distortion {e.bend:+.2f}"
         fitted = dict(homography=tuple(float(x) for x in np.asarray(e.H).ravel()),
                       mirrored=e.mirrored, **placed)
         # clipping where they differ is two exposures; otherwise a common copy may tell whether
@@ -651,6 +664,9 @@ class Evidence:
     gap: float = 0.0  # where the inliers sit (see Verdict)
     canvas_shift: float = 1.0
     agree_apart: float = 1.0
+    # radial lens distortion taken out of a before H (see _unbend; 0: none): H maps a's working
+    # pixels after _bent, so pixel_map is that much off towards a's edges
+    bend: float = 0.0
 
 
 def _ratio_matches(da: np.ndarray, db: np.ndarray, ratio: float) -> tuple[np.ndarray, np.ndarray]:
@@ -727,6 +743,75 @@ def _tighter(pa: np.ndarray, pb: np.ndarray, p: VerifyParams, model, H, mask, n,
         return "perspective", Hh, mask_h, n_h, err_h
     return model, H, mask, n, err
 
+
+def _bent(pts: np.ndarray, size: tuple[int, int], k: float) -> np.ndarray:
+    """Points moved radially about the canvas centre: r -> r (1 + k r²), r in shares of the
+    half diagonal (a lens bend: |k| 0.02 moves a corner by 2 % of the half diagonal; profile
+    corrections of wide and kit lenses reach about 0.1)."""
+    if not k:
+        return pts
+    w, h = size
+    c = np.array([(w - 1) / 2.0, (h - 1) / 2.0], np.float32)
+    rho2 = (w * w + h * h) / 4.0
+    d = pts.astype(np.float32) - c
+    return (c + d * (1.0 + k * (d * d).sum(axis=1, keepdims=True) / rho2)).astype(np.float32)
+
+
+def _unbent_gray(gray: np.ndarray, k: float) -> np.ndarray:
+    """The image as _bent moves its points: each output pixel sampled where _bent came from
+    (the inverse found by fixed-point steps; |k| is small, so three suffice)."""
+    h, w = gray.shape
+    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+    q = np.stack([xs.ravel(), ys.ravel()], axis=1)
+    src = q.copy()
+    for _ in range(3):  # solve _bent(src) = q
+        src = src + (q - _bent(src, (w, h), k))
+    mx, my = src[:, 0].reshape(h, w), src[:, 1].reshape(h, w)
+    return cv2.remap(gray, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+
+def _unbend(pa: np.ndarray, pb: np.ndarray, inliers: np.ndarray, size_a: tuple[int, int],
+            p: VerifyParams, limit: float):
+    """(k, model, H, inlier mask, inliers, error) when a's matches, bent radially by some k,
+    fit one transform within `limit` while keeping nearly all of the inliers; else None.
+
+    A lens-profile correction (or a fisheye filter) bends one copy against the other: no
+    single transform fits it, so it was refused on match error as parallax. A bend about the
+    centre is one parameter, and parallax (points moving by their depth) or a moving subject
+    does not follow it; whatever it leaves is judged by the aligned comparison as before.
+    k is searched on a grid, each k judged by an affine least-squares fit to the inliers (cheap:
+    most pairs that come here are other shots, whose error no bend takes away); the transform
+    is then fitted at the best k as any pair's is."""
+    n = int(inliers.sum())
+    ia, ib = pa[inliers].astype(np.float64), pb[inliers].astype(np.float64)
+    w, h = size_a
+    d = ia - [(w - 1) / 2.0, (h - 1) / 2.0]
+    along = d * ((d * d).sum(axis=1, keepdims=True) / ((w * w + h * h) / 4.0))  # d bent / d k
+
+    def spread(k: float) -> float:  # median distance left by the best affine map at this k
+        X = np.hstack([ia + k * along, np.ones((len(ia), 1))])
+        A, *_ = np.linalg.lstsq(X, ib, rcond=None)
+        return float(np.median(np.linalg.norm(X @ A - ib, axis=1)))
+
+    best_k, best_err = 0.0, spread(0.0)
+    straight = best_err
+    for steps in _BEND_GRID:
+        for k in best_k + steps:
+            e = spread(float(k))
+            if e < best_err:
+                best_k, best_err = float(k), e
+    if abs(best_k) < 0.005 or best_err > 0.5 * straight:  # a bend explains little of it
+        return None
+    qa = _bent(pa, size_a, best_k)
+    model, H, mask = _fit(qa, pb, p.ransac_px)
+    if H is None or int(mask.sum()) < max(0.9 * n, p.min_inliers):
+        return None
+    err = _match_error(qa[mask], pb[mask], H)
+    return (best_k, model, H, mask, int(mask.sum()), err) if err <= limit else None
+
+
+#: the bends _unbend tries: coarse, then finer about the best so far
+_BEND_GRID = (np.arange(-0.2, 0.201, 0.02), np.arange(-0.02, 0.021, 0.005))
 
 #: the corners, the edges' middles and the centre of a canvas, in shares of its width and height
 _ANCHORS = np.array([(ax, ay) for ax in (0.0, 0.5, 1.0) for ay in (0.0, 0.5, 1.0)])

@@ -449,6 +449,29 @@ def test_a_keystone_corrected_copy_verifies_against_a_thumbnail_in_either_order(
         assert v.is_copy and v.transform.startswith("perspective"), v.reason
 
 
+def _lens_bent(photo: Image.Image, k: float) -> Image.Image:
+    """A lens-profile correction's geometry: radial about the centre, the corners kept."""
+    import cv2
+
+    w, h = photo.size
+    cx, cy, rn = (w - 1) / 2, (h - 1) / 2, np.hypot(w / 2, h / 2)
+    y, x = np.mgrid[0:h, 0:w].astype(np.float32)
+    dx, dy = (x - cx) / rn, (y - cy) / rn
+    f = (1 + k * (dx * dx + dy * dy)) / (1 + k)
+    mx, my = (cx + dx * f * rn).astype(np.float32), (cy + dy * f * rn).astype(np.float32)
+    return Image.fromarray(cv2.remap(np.asarray(photo), mx, my, cv2.INTER_CUBIC,
+                                     borderMode=cv2.BORDER_REFLECT))
+
+
+@pytest.mark.parametrize("k", [0.08, -0.06])
+def test_a_lens_corrected_copy_is_one_capture_bent_about_its_centre(verifier, k):
+    # no single transform maps a lens-profile correction onto the photo: its points sat a
+    # pixel or two apart after alignment, and it was refused as parallax
+    photo = ImageOps.exif_transpose(Image.open(DATA / "formats" / "camera" / "jpg" / "gps" / "DSCN0021.jpg")).convert("RGB")
+    v = verifier.verify(photo, _reencoded(_lens_bent(photo, k), 90))
+    assert v.is_copy and "lens distortion" in v.reason, v.reason
+
+
 def test_a_verdict_measures_how_far_an_edit_moved_the_tones(verifier):
     photo = ImageOps.exif_transpose(Image.open(DEV / "g0003_orig.jpg")).convert("RGB")
     recompressed = verifier.verify(photo, _reencoded(photo, quality=30))
