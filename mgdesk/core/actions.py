@@ -13,7 +13,7 @@ import logging
 import os
 import shutil
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from pathlib import Path
 from urllib.parse import unquote
@@ -106,23 +106,34 @@ def distinct_files(paths: Iterable[str | Path]) -> list[Path]:
     return out
 
 
-def check_not_whole_group(paths: Sequence[Path], groups: Iterable[Iterable[str | Path]]) -> None:
-    """Refuse when the paths would remove every remaining member of a duplicate group."""
+def check_not_whole_group(paths: Sequence[Path], groups: Iterable[Iterable[str | Path]],
+                          as_scanned: Callable[[str], bool] = os.path.exists) -> None:
+    """Refuse when the paths would remove every remaining member of a duplicate group.
+
+    A member stays only where ``as_scanned`` says it is still the file that was grouped: one
+    replaced by another photo since (same name, other content) is no copy of anything."""
     removing = {os.path.abspath(os.fspath(p)) for p in paths}
     for group in groups:
         members = {os.path.abspath(os.fspath(m)) for m in group}
         if not members & removing:
             continue
         staying = members - removing
-        left = [m for m in staying if os.path.exists(m)]
+        left = [m for m in staying if as_scanned(m)]
         if not left:
-            if staying:  # the user did keep one, but it left its place since the group was listed
+            if staying:  # the user did keep one, but it is not what was grouped any more
                 names = ", ".join(sorted(os.path.basename(m) for m in staying))
-                raise WholeGroupError(f"the copy that would stay ({names}) is no longer where it was "
-                                      "(moved, renamed or deleted since the groups were listed); nothing was "
-                                      "moved. Rescan, then choose again")
+                raise WholeGroupError(f"the copy that would stay ({names}) is no longer where it was, or "
+                                      "has changed (moved, renamed, replaced or edited since the groups were "
+                                      "listed); nothing was moved. Rescan, then choose again")
             names = ", ".join(sorted(os.path.basename(m) for m in members))
             raise WholeGroupError(f"refusing to remove every copy of one photo ({names}); keep at least one")
+
+
+def as_scanned(repo: Repository, path: str) -> bool:
+    """Whether the file at ``path`` is still the one the library scanned there (any file, when
+    the library has no record of the path)."""
+    rec = repo.file_by_path(path)
+    return os.path.exists(path) if rec is None else rec.as_scanned()
 
 
 # ---- the OS trash --------------------------------------------------------------------------
@@ -218,7 +229,7 @@ def remove_files(repo: Repository, paths: Sequence[str | Path], destination: str
     files = distinct_files(paths)
     if not files:
         raise ActionError("no files given")
-    check_not_whole_group(files, groups)
+    check_not_whole_group(files, groups, lambda m: as_scanned(repo, m))
     dest = None
     if destination is not None:
         dest = Path(os.path.abspath(os.fspath(destination)))
@@ -334,7 +345,11 @@ def _restore_row(repo: Repository, original: Path, restored: Path, content: str 
                               "dev": st.st_dev, "ino": st.st_ino, "status": FileStatus.PENDING})
         return
     values = {"status": FileStatus.OK if rec.error_reason is None else FileStatus.ERROR,
-              "mtime_ns": st.st_mtime_ns, "size": st.st_size, "dev": st.st_dev, "ino": st.st_ino}
+              "dev": st.st_dev, "ino": st.st_ino}
+    # the record's size and time stay as scanned: a file that had changed before it was removed
+    # (replaced by another photo, not rescanned) then differs from them, and the next scan reads
+    # it instead of keeping the old content's hash and vector on it. Until then it is in no group
+    # (FileRecord.as_scanned)
     if restored != original:
         values["path"] = str(restored)
     repo.update_file(rec.id, **values)

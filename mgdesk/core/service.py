@@ -446,10 +446,10 @@ class Library:
     def _group_view(self, level: str, members: list[tuple[FileRecord, float, float, Edits | None]]
                     ) -> GroupView:
         from mgdesk.core.keepbest import choose_keeper
-        # a file deleted since the last scan is no member to keep or remove (the next scan
-        # marks it missing)
+        # a file deleted, replaced or edited since the last scan is no member to keep or remove:
+        # what it holds now is not what was grouped (the next scan reads it again)
         members = [m for m in members if m[0].status in (FileStatus.OK, FileStatus.ERROR)
-                   and os.path.exists(m[0].path)]
+                   and m[0].as_scanned()]
         if not members:
             return GroupView(level, (), 0)
         modified = [f.mtime_ns / 1e9 if f.mtime_ns else None for f, *_ in members]
@@ -668,8 +668,8 @@ class Library:
             return next((i for i in action.items if i.original_path == path and i.done and not i.undone),
                         None) if action is not None else None
 
-        def stays(content: str) -> bool:
-            return any(f.path not in going and f.status == FileStatus.OK and os.path.exists(f.path)
+        def stays(content: str) -> bool:  # a file with that content is still there, as scanned
+            return any(f.path not in going and f.status == FileStatus.OK and f.as_scanned()
                        for f in self.repo.files_by_hash(content))
 
         for f in files:

@@ -314,6 +314,40 @@ def test_a_photo_deleted_since_the_scan_is_neither_kept_nor_listed(lib, folder):
     assert lib.groups("exact") == []
 
 
+def test_a_copy_replaced_by_another_photo_since_the_scan_does_not_let_its_twin_go(lib, folder):
+    # "exact copy.jpg" now holds another photo; until a scan reads it, it is no copy of anything
+    shutil.copy2(folder / SAMPLE[3], folder / "exact copy.jpg")
+    assert lib.groups("exact") == []
+    with pytest.raises(LibraryError, match="has changed"):
+        lib.trash([folder / SAMPLE[0]])
+    assert (folder / SAMPLE[0]).exists()
+
+
+def test_a_copy_replaced_since_an_earlier_removal_does_not_count_as_the_copy_that_stays(tmp_path, lib, folder,
+                                                                                       embedder):
+    shutil.copy2(folder / SAMPLE[0], folder / "second copy.jpg")
+    lib.scan([folder])
+    lib.trash([folder / "second copy.jpg"])  # the photo and "exact copy.jpg" stay
+    shutil.copy2(folder / SAMPLE[3], folder / "exact copy.jpg")  # ... and that one is overwritten
+    lib.close()
+    with Library(tmp_path / "lib.sqlite", embedder=embedder) as later:
+        with pytest.raises(LibraryError):
+            later.trash([folder / SAMPLE[0]])  # it is the last file that holds the photo
+        assert (folder / SAMPLE[0]).exists()
+
+
+def test_a_file_put_back_that_had_changed_before_it_went_is_read_again_not_taken_for_its_record(lib, folder):
+    twin = folder / "exact copy.jpg"
+    shutil.copy2(folder / SAMPLE[3], twin)  # another photo under the twin's name, not rescanned
+    lib.trash([twin])
+    lib.undo()
+    assert lib.groups("exact") == []  # not listed as "exact copy of" what it no longer is
+    report = lib.scan([folder])
+    assert report.counts()["changed"] == 1
+    assert lib.repo.file_by_path(str(twin)).hash == lib.repo.file_by_path(str(folder / SAMPLE[3])).hash
+    assert [names(g) for g in lib.groups("exact")] == [{SAMPLE[3], "exact copy.jpg"}]
+
+
 def test_undo_brings_a_trashed_photo_back_into_the_library_and_the_index(lib, folder):
     target = folder / "half size.jpg"
     data = target.read_bytes()

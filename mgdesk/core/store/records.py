@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
@@ -40,6 +41,16 @@ class FileRecord:
     last_seen: float
     exif_fields: int | None = None
     shot: str | None = None  # capture signature, see mgdesk.core.shots
+
+    def as_scanned(self) -> bool:
+        """Whether the file at the record's path is still the one scanned (size and modification
+        time): a copy replaced or edited since is no copy until a scan reads it again, and must
+        not stand in for one when another is removed."""
+        try:
+            st = os.stat(self.path)
+        except OSError:
+            return False
+        return st.st_size == self.size and st.st_mtime_ns == self.mtime_ns
 
     @classmethod
     def from_row(cls, row: dict) -> FileRecord:
