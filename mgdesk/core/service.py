@@ -40,6 +40,20 @@ FEATURE_CACHE_BYTES = 2 << 30  # local features kept for verification (~0.4 MB a
 LEVELS = ("exact", "copy", "similar")
 
 
+def _one_entry(a: Path, b: Path) -> bool:
+    """Whether two names of one file are one directory entry (reached through a symlinked folder,
+    or spelled in another case on a case-insensitive disk), not two hard links."""
+    try:
+        if not os.path.samefile(a.parent, b.parent):
+            return False
+        if a.name == b.name:
+            return True
+        listed = os.listdir(a.parent)
+    except OSError:
+        return False
+    return not (a.name in listed and b.name in listed)  # two names listed: two entries
+
+
 class LibraryError(Exception):
     """A request the library cannot do; str() is a one-line message for the user."""
 
@@ -638,7 +652,13 @@ class Library:
         known = [r for r in self.repo.files_by_inode(st.st_dev, st.st_ino) if os.path.exists(r.path)]
         if not known:
             raise LibraryError(f"not in the library: {f} (mgdesk only removes photos it has scanned)")
-        return Path(known[0].path)
+        # one directory entry reached another way, or a second entry (a hard link): moving the
+        # record's path would remove a name other than the one the user gave
+        alias = next((r for r in known if _one_entry(f, Path(r.path))), None)
+        if alias is None:
+            raise LibraryError(f"{f} is a hard link to {known[0].path} (one file, two names): removing "
+                               "this name frees no space and the photo stays; mgdesk leaves it to you")
+        return Path(alias.path)
 
     # A group's last member is protected across sessions too: removing copies journals, for each
     # removed file, the group members that stayed ("kept" decisions by content, with the removed

@@ -635,6 +635,16 @@ def test_the_last_byte_identical_copy_stays_protected_when_its_twin_went_in_an_e
             library.trash([root / "photo.jpg"], check_levels=("copy",))  # bring that one back now
 
 
+def test_a_hard_link_to_a_photo_is_not_taken_for_the_name_the_library_knows(lib, folder):
+    # one file, two names: trashing the link must not remove the other name
+    link = folder / "sub" / "hard link.jpg"
+    link.parent.mkdir()
+    os.link(folder / SAMPLE[2], link)
+    with pytest.raises(LibraryError, match="hard link"):
+        lib.trash([link])
+    assert link.exists() and (folder / SAMPLE[2]).exists()
+
+
 def test_a_file_the_library_has_not_scanned_is_not_trashed(lib, tmp_path):
     stray = tmp_path / "notes.txt"
     stray.write_text("not a photo")
