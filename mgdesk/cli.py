@@ -108,12 +108,32 @@ def _library(args: argparse.Namespace, create: bool = False):
     return Library(db, model=args.model)
 
 
+def _require_embeddings(lib: Any, model: str) -> None:
+    """A model the library holds no vectors of, beside one it does, would read as a library
+    with no duplicates, matches or tags: say so instead."""
+    have = {m: n for m, n in lib.status().models.items() if n}
+    if have and model not in have:
+        held = ", ".join(f"{m}: {_count(n, 'photo')}" for m, n in sorted(have.items()))
+        raise CliError(f"no photo in this library is embedded with model {model!r} (it holds {held}); "
+                       f"`mgdesk scan --model {model}` embeds them")
+
+
 def cmd_scan(args: argparse.Namespace) -> int:
     for p in args.paths:
         if not Path(p).exists():
             raise CliError(f"no such folder: {p}")
+        if not Path(p).is_dir():  # a scanned path is watched from then on: a folder, not one file
+            raise CliError(f"not a folder: {p} (mgdesk scans folders: give the one that holds it)")
         if not os.access(p, os.R_OK):
             raise CliError(f"cannot read: {p}")
+    from mgdesk.core.embedding import load_card
+    from mgdesk.core.embedding.weights import missing_weights
+    try:  # before a library is created: a model whose weights are not here would leave it empty
+        card = load_card(args.model)
+    except (KeyError, TypeError, ValueError):
+        card = None  # unknown or unreadable: _library says which
+    if card is not None and (missing := missing_weights(card.trunk, card.weights)) is not None:
+        raise CliError(missing)
     with _library(args, create=bool(args.paths)) as lib:
         if not args.paths:  # bring the whole library up to date: every folder it watches
             roots = [r.path for r in lib.roots()]
@@ -150,6 +170,8 @@ def cmd_scan(args: argparse.Namespace) -> int:
 
 def cmd_dupes(args: argparse.Namespace) -> int:
     with _library(args) as lib:
+        if args.level != "exact":  # same bytes need no model
+            _require_embeddings(lib, args.model)
         bar = _Progress("grouping", delay=1.0)  # a first grouping verifies pairs for minutes
         try:
             groups = lib.groups(args.level, args.threshold, progress=bar)
@@ -178,6 +200,7 @@ def cmd_search(args: argparse.Namespace) -> int:
     if not Path(args.image).is_file():
         raise CliError(f"{'not a file' if Path(args.image).is_dir() else 'no such file'}: {args.image}")
     with _library(args) as lib:
+        _require_embeddings(lib, args.model)
         hits = lib.search(args.image, k=args.k)
     if args.json:
         _emit({"version": JSON_VERSION, "query": os.path.abspath(args.image),
@@ -192,6 +215,7 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 def cmd_tags(args: argparse.Namespace) -> int:
     with _library(args) as lib:
+        _require_embeddings(lib, args.model)
         if args.tag:
             photos = lib.photos_with_tag(args.tag)
             if args.json:
@@ -222,7 +246,11 @@ def cmd_trash(args: argparse.Namespace) -> int:
     if not args.yes:
         if not sys.stdin or not sys.stdin.isatty():
             raise CliError(f"refusing to move {_count(len(args.paths), 'file')} without confirmation: pass --yes")
-        answer = input(f"Move {_count(len(args.paths), 'file')}, {human_size(size)}, {where}? [y/N] ")
+        try:
+            answer = input(f"Move {_count(len(args.paths), 'file')}, {human_size(size)}, {where}? [y/N] ")
+        except EOFError:  # Ctrl+D: no answer is no
+            answer = ""
+            print()
         if answer.strip().lower() not in ("y", "yes"):
             print("nothing moved")
             return 1
@@ -338,8 +366,6 @@ def cmd_models(args: argparse.Namespace) -> int:
     from mgdesk.core.embedding.weights import WeightsError, missing_weights  # no torch to list them
 
     if args.action == "import-multigrain":
-        if not args.file:
-            raise CliError("import-multigrain needs the checkpoint FILE")
         from mgdesk.core.embedding.importing import import_multigrain
         try:
             card = import_multigrain(args.file, name=args.name)
@@ -501,7 +527,10 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=os.environ.get("MGDESK_LOG", "WARNING"), format="%(levelname)s %(name)s: %(message)s")
     if "MGDESK_LOG" not in os.environ:  # Pillow logs errors about broken files: each is recorded per file
         logging.getLogger("PIL").setLevel(logging.CRITICAL)
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "action", None) == "import-multigrain" and not args.file:
+        parser.error("models import-multigrain needs the checkpoint FILE")
     import warnings
     # Pillow's remarks on odd files ("Tag data larger than file", "Invalid APNG") are no failure:
     # what cannot be read is recorded per file and listed by `mgdesk errors`

@@ -96,6 +96,18 @@ def test_trash_without_yes_and_without_a_terminal_is_refused(library, capsys, mo
     assert (folder / "copy.jpg").exists()
 
 
+def test_ctrl_d_at_the_trash_prompt_is_no(library, capsys, monkeypatch):
+    db, folder = library
+    monkeypatch.setattr(sys.stdin, "isatty", lambda: True, raising=False)
+
+    def end_of_input(prompt):
+        raise EOFError
+    monkeypatch.setattr("builtins.input", end_of_input)
+    code, out, err = run(capsys, "trash", str(folder / "copy.jpg"), "--db", str(db))
+    assert code == 1 and "nothing moved" in out and "Traceback" not in err
+    assert (folder / "copy.jpg").exists()
+
+
 def test_trash_states_count_and_size_and_asks_before_moving(library, capsys, monkeypatch):
     db, folder = library
     monkeypatch.setattr(sys.stdin, "isatty", lambda: True, raising=False)
@@ -277,12 +289,47 @@ def test_models_lists_the_shipped_cards_as_json(capsys):
         assert m["installed"] or "pip install" in m["missing"] or "not found" in m["missing"]
 
 
+def test_a_file_is_not_scanned_as_a_folder_to_watch(tmp_path, capsys):
+    photo = tmp_path / "one.jpg"
+    shutil.copy2(PHOTOS / SAMPLE[0], photo)
+    code, _, err = run(capsys, "scan", str(photo), "--db", str(tmp_path / "lib.sqlite"))
+    assert code == 1 and "not a folder" in err and err.count("\n") == 1
+    assert not (tmp_path / "lib.sqlite").exists()
+
+
+def test_a_scan_with_a_model_whose_weights_are_missing_creates_no_library(tmp_path, capsys):
+    from mgdesk.paths import user_models_dir
+    cards = user_models_dir()  # a model the user added, its file since deleted
+    card = json.loads((Path(__file__).resolve().parents[1] / "models" / "lite0.json").read_text())
+    card.update(name="gone", weights=str(tmp_path / "deleted.pth"))
+    (cards / "gone.json").write_text(json.dumps(card))
+    (tmp_path / "photos").mkdir()
+    code, _, err = run(capsys, "scan", str(tmp_path / "photos"), "--db", str(tmp_path / "lib.sqlite"),
+                       "--model", "gone")
+    assert code == 1 and "not found" in err
+    assert not (tmp_path / "lib.sqlite").exists()
+
+
+@pytest.mark.parametrize("command", [["dupes"], ["tags"], ["search", "QUERY"]])
+def test_a_model_the_library_holds_no_vectors_of_is_an_error_not_an_empty_answer(library, capsys, command):
+    db, folder = library
+    command = [str(folder / SAMPLE[1]) if c == "QUERY" else c for c in command]
+    code, out, err = run(capsys, *command, "--db", str(db), "--model", "lite1")
+    assert code == 1 and out == "" and "embedded with model 'lite1'" in err and "lite0" in err
+
+
+def test_import_multigrain_without_a_file_is_a_usage_error(capsys):
+    assert exit_code(["models", "import-multigrain"]) == 2
+    assert "FILE" in capsys.readouterr().err
+
+
 def test_importing_a_file_that_is_not_a_checkpoint_is_a_one_line_error(tmp_path, capsys):
     bogus = tmp_path / "weights.pth"
     bogus.write_text("definitely not torch")
     assert main(["models", "import-multigrain", str(bogus)]) == 1
     err = capsys.readouterr().err
     assert err.startswith("mgdesk: error:") and err.count("\n") == 1
+    assert "weights_only" not in err  # torch's advice to load it unsafely is not passed on
 
 
 def test_the_window_without_a_display_is_a_one_line_error_not_a_crash(monkeypatch, capsys):

@@ -126,11 +126,6 @@ def resnet50_features() -> tuple[nn.Sequential, nn.Linear]:
     return features, net.fc
 
 
-def _first_line(exc: BaseException) -> str:
-    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
-    return lines[0] if lines else type(exc).__name__
-
-
 def read_multigrain_checkpoint(path: str | Path) -> dict[str, torch.Tensor]:
     """Tensors of an official MultiGrain checkpoint, read without executing pickled code."""
     path = Path(path)
@@ -139,9 +134,10 @@ def read_multigrain_checkpoint(path: str | Path) -> dict[str, torch.Tensor]:
     except FileNotFoundError as exc:
         raise WeightsError(f"checkpoint not found: {path}") from exc
     except Exception as exc:  # weights_only refuses arbitrary objects: that is the point
+        # torch's own message suggests weights_only=False, which would run the file's code
         raise WeightsError(
-            f"{path} is not a MultiGrain checkpoint that can be read safely "
-            f"(only tensors and plain containers are accepted): {_first_line(exc)}"
+            f"{path} cannot be read as a checkpoint of tensors: not a PyTorch checkpoint, damaged, "
+            "or holding pickled objects, which mgdesk never loads (they can run code)"
         ) from exc
     state = ckpt.get("model_state", ckpt) if isinstance(ckpt, dict) else None
     if not isinstance(state, dict):
