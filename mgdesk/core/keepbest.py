@@ -81,6 +81,9 @@ class MemberInfo:
     # focus measure (mgdesk.core.sharpness), set only for the frames of one burst: the
     # sharpest frame is the best one, before any rule
     sharpness: float | None = None
+    # where this name links to, when it is a symbolic link: keeping the link and removing a real
+    # copy would leave the photo only where the link points (which may be anywhere, or gone)
+    link_to: str | None = None
 
     @property
     def derived(self) -> str | None:
@@ -92,6 +95,8 @@ class MemberInfo:
                     f"{PurePath(self.enlarged_from).name} (no detail finer than its pixels)")
         if self.grey_of is not None:
             return f"{PurePath(self.path).name} is a grey copy of {PurePath(self.grey_of).name}"
+        if self.link_to is not None:
+            return f"{PurePath(self.path).name} is only a link to {self.link_to}"
         return None
 
     @property
@@ -253,7 +258,7 @@ def choose_keeper(members: Sequence[MemberInfo], rules: KeepRules | None = None)
     steps: list[str] = []  # rules that narrowed the field before the deciding one
     if len(members) == 1:
         return 0, "only photo in the group"
-    # a lossless re-save, an enlargement or a grey copy holds nothing its source lacks,
+    # a lossless re-save, an enlargement, a grey copy or a link holds nothing its source lacks,
     # whatever its size or format: before any rule, so no order of the rules keeps it. The
     # reason leads with what decided among the rest; what was set aside follows (each such
     # member also says what it is, in its own line)
@@ -262,7 +267,8 @@ def choose_keeper(members: Sequence[MemberInfo], rules: KeepRules | None = None)
     if sources and len(sources) < len(alive):
         alive = sources
         if len(alive) == 1:
-            return alive[0], f"the photo the others were made from ({aside})"
+            made = any(members[i].derived and members[i].link_to is None for i in range(len(members)))
+            return alive[0], f"{'the photo the others were made from' if made else 'the file itself'} ({aside})"
     else:
         aside = ""
 

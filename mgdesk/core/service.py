@@ -472,7 +472,8 @@ class Library:
         infos = [MemberInfo(f.path, f.width or 0, f.height or 0, f.size, f.format, f.captured,
                             f.exif_fields or 0, photo, edited,
                             resave_of=members[resaves[i]][0].path if i in resaves else None,
-                            modified=modified[i], sharpness=sharpness.get(i))
+                            modified=modified[i], sharpness=sharpness.get(i),
+                            link_to=os.path.realpath(f.path) if os.path.islink(f.path) else None)
                  for i, (f, _, photo, edited) in enumerate(members)]
         if level == "copy":  # one photo in every member: a bigger one may only be enlarged
             enlarged = self._enlargements([m[0] for m in members], infos)
@@ -486,7 +487,9 @@ class Library:
             # a similar group holds other shots (with their copies): "duplicate" is the copy level's word
             kept = Path(members[keep][0].path).name
             why = reason if i == keep else (f"similar to {kept}" if level == "similar" else f"duplicate of {kept}")
-            if i != keep and f.hash and f.hash == members[keep][0].hash:
+            if i != keep and infos[i].link_to is not None:  # trash refuses links: say what it is
+                why = f"link to {infos[i].link_to} (mgdesk moves files, not links)"
+            elif i != keep and f.hash and f.hash == members[keep][0].hash:
                 why = f"exact copy of {kept}"  # the same bytes: not merely similar, nor edited
             elif i != keep and infos[i].resave_of is not None:
                 why = f"lossless re-save of {Path(infos[i].resave_of).name}"
@@ -496,7 +499,8 @@ class Library:
                 why = f"grey copy of {Path(infos[i].grey_of).name}"
             out.append(MemberView(f.path, score, i == keep, why, f.size, f.width, f.height, f.format, f.captured,
                                   f.camera, f.id, f.hash, _local_time(modified[i])))
-        reclaimable = sum(m.size for m in out if not m.keep)
+        # removing a link frees nothing (and trash leaves links alone)
+        reclaimable = sum(m.size for m, info in zip(out, infos) if not m.keep and info.link_to is None)
         return GroupView(level, tuple(out), reclaimable)
 
     def _burst_sharpness(self, files: list[FileRecord]) -> dict[int, float]:

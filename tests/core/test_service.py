@@ -645,6 +645,23 @@ def test_a_hard_link_to_a_photo_is_not_taken_for_the_name_the_library_knows(lib,
     assert link.exists() and (folder / SAMPLE[2]).exists()
 
 
+def test_a_link_to_a_photo_elsewhere_is_never_kept_over_a_real_copy(tmp_path, embedder):
+    root, elsewhere = tmp_path / "photos", tmp_path / "elsewhere"
+    root.mkdir()
+    elsewhere.mkdir()
+    shutil.copy2(PHOTOS / SAMPLE[0], elsewhere / "original.jpg")
+    (root / "a link.jpg").symlink_to(elsewhere / "original.jpg")  # named to win every tie
+    shutil.copy2(PHOTOS / SAMPLE[0], root / "z copy (1).jpg")
+    with Library(tmp_path / "lib.sqlite", embedder=embedder) as library:
+        library.scan([root])
+        [group] = library.groups("exact")
+        keep = next(m for m in group.members if m.keep)
+        link = next(m for m in group.members if not m.keep)
+        assert Path(keep.path).name == "z copy (1).jpg"
+        assert keep.reason == f"the file itself (a link.jpg is only a link to {elsewhere / 'original.jpg'})"
+        assert link.reason.startswith("link to ") and group.reclaimable == 0
+
+
 def test_a_file_the_library_has_not_scanned_is_not_trashed(lib, tmp_path):
     stray = tmp_path / "notes.txt"
     stray.write_text("not a photo")
