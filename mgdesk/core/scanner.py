@@ -341,6 +341,12 @@ class Scanner:
         report.unreadable = [(p, why) for p, why in walk_errors if why == NOT_UTF8 or os.path.isdir(p)]
         known = self.repo.files_under(roots)
         by_path = {f.path: f for f in known}
+        # a name the library cannot hold is listed with the files that cannot be read, under its
+        # printable spelling, until it is renamed (then that record is no longer seen: removed)
+        bad_names = [p for p, why in walk_errors if why == NOT_UTF8]
+        if bad_names:
+            self._record_bad_names(bad_names, by_path)
+            found_paths.update(bad_names)
         by_inode = {(f.dev, f.ino): f for f in known if f.dev is not None and f.status != FileStatus.MISSING}
         model_ids, _ = self.repo.descriptors(self.model)
         has_embedding = set(model_ids.tolist())
@@ -445,6 +451,17 @@ class Scanner:
                 done = min(start + self.batch_size, len(records))
                 rate = done / max(time.monotonic() - started, 1e-6)
                 progress(ScanProgress("metadata", done, len(records), records[done - 1].path, rate))
+
+    def _record_bad_names(self, printable: list[str], by_path: dict[str, FileRecord]) -> None:
+        with self.repo.transaction():
+            for path in printable:
+                rec = by_path.get(path)
+                values = {"status": FileStatus.ERROR, "error_reason": _failure_value("UNREADABLE"),
+                          "error_message": NOT_UTF8}
+                if rec is None:
+                    self.repo.insert_file({"path": path, "size": 0, "mtime_ns": 0, **values})
+                elif rec.status != FileStatus.ERROR or rec.error_message != NOT_UTF8:
+                    self.repo.update_file(rec.id, **values)
 
     def _process_batch(self, batch: list[_Work], by_inode: dict, vanished_by_hash: dict[str, list[FileRecord]],
                        consumed: set[int], report: ScanReport) -> None:

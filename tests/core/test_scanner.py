@@ -152,6 +152,13 @@ def test_a_name_that_is_not_utf8_is_reported_and_the_scan_goes_on(photos, repo, 
     report = sc.scan([photos])
     assert report.new == len(SAMPLE) and report.unreadable == [
         (str(photos / "bad\\xffname.jpg"), "its name is not valid UTF-8; rename it to scan it")]
+    # listed with the files that cannot be read (`mgdesk errors`, the app's list), until renamed
+    [listed] = repo.files(FileStatus.ERROR)
+    assert listed.path == str(photos / "bad\\xffname.jpg") and "rename it" in listed.error_message
+    assert sc.scan([photos]).removed == 0 and len(repo.files(FileStatus.ERROR)) == 1
+    os.rename(os.path.join(os.fsencode(photos), b"bad\xffname.jpg"), photos / "good name.jpg")
+    report = sc.scan([photos])
+    assert report.new == 1 and repo.files(FileStatus.ERROR) == []
 
 
 def test_exact_copies_are_found_by_content_and_embedded_once(photos, repo, scanner):
