@@ -169,6 +169,8 @@ def cmd_scan(args: argparse.Namespace) -> int:
 
 
 def cmd_dupes(args: argparse.Namespace) -> int:
+    if args.level == "exact" and args.threshold is not None:
+        raise CliError("--threshold is a cosine for the copy and similar levels: exact copies have the same bytes")
     with _library(args) as lib:
         if args.level != "exact":  # same bytes need no model
             _require_embeddings(lib, args.model)

@@ -151,7 +151,8 @@ def walk(roots: Iterable[str | Path], *, include: Sequence[str] = (), exclude: S
         except OSError as e:
             if errors is not None:
                 errors.append((root, str(e)))
-            log.warning("cannot read %s: %s", root, e)
+            # the caller reports what it is handed in `errors`; a log line would say it twice
+            log.log(logging.INFO if errors is not None else logging.WARNING, "cannot read %s: %s", root, e)
             continue
         if stat.S_ISREG(st.st_mode):  # a single file given as a root
             key = (st.st_dev, st.st_ino)
@@ -178,7 +179,7 @@ def walk(roots: Iterable[str | Path], *, include: Sequence[str] = (), exclude: S
                 with os.scandir(folder) as it:
                     entries = sorted(it, key=lambda e: e.name)
             except OSError as e:
-                log.warning("cannot list %s: %s", folder, e)
+                log.log(logging.INFO if errors is not None else logging.WARNING, "cannot list %s: %s", folder, e)
                 if errors is not None:
                     errors.append((folder, str(e)))
                 continue
