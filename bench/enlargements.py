@@ -9,6 +9,12 @@ of the photo enlarged by that ratio with bicubic, Lanczos and bilinear resamplin
 JPEG at quality 90 and 75 (an enlargement made from it). Prints percentiles of each, and how
 many fall under MAX_DETAIL: enlargements caught, and photos that would be taken for one if
 they were written after their smaller copy. Figures only: nothing is tuned here.
+
+`--predict N` measures unpredicted_detail instead (the test below OCTAVE_RATIO and for framed
+copies), on the first N photos of each set: each photo over copies of it at 0.95x, 0.85x, 0.7x
+and 0.5x (Lanczos, quality 85; a photo beside its smaller copies), and Lanczos enlargements of
+it by 1/0.95, 1/0.85, 1/0.7 and 2x (quality 85) over the photo, with the share under
+MAX_UNPREDICTED.
 """
 
 from __future__ import annotations
@@ -25,7 +31,8 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from mgdesk.core.enlarged import MAX_DETAIL, MIN_RATIO, detail_beyond_of  # noqa: E402
+from mgdesk.core.enlarged import (MAX_DETAIL, MAX_UNPREDICTED, OCTAVE_RATIO, detail_beyond_of,  # noqa: E402
+                                  unpredicted_detail)
 
 RATIOS = (1.5, 2.0, 3.0)
 RESAMPLERS = {"bicubic": Image.Resampling.BICUBIC, "lanczos": Image.Resampling.LANCZOS,
@@ -79,12 +86,45 @@ def measure(files: list[Path]) -> dict[str, dict[float, list[float]]]:
     return out
 
 
+def predictions(files: list[Path], out: Path) -> dict[str, dict[float, list[float]]]:
+    """unpredicted_detail of each photo over its smaller copies, and of its enlargements over it."""
+    figures: dict[str, dict[float, list[float]]] = {"photo over a smaller copy": {}, "enlargement over it": {}}
+    for k, path in enumerate(files):
+        with Image.open(path) as im:
+            photo = ImageOps.exif_transpose(im).convert("RGB")
+        source = out / f"{k}.png"
+        photo.save(source)
+        for s in (0.95, 0.85, 0.7, 0.5):
+            small, big = out / f"{k}_small.jpg", out / f"{k}_big.jpg"
+            photo.resize((round(photo.width * s), round(photo.height * s)), Image.Resampling.LANCZOS).save(small, quality=85)
+            photo.resize((round(photo.width / s), round(photo.height / s)), Image.Resampling.LANCZOS).save(big, quality=85)
+            for kind, larger, smaller in (("photo over a smaller copy", source, small), ("enlargement over it", big, source)):
+                q = unpredicted_detail(larger, smaller)
+                if q is not None:
+                    figures[kind].setdefault(round(1 / s, 2), []).append(q)
+    return figures
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data")
     ap.add_argument("--limit", type=int, help="photos per set (default: all)")
+    ap.add_argument("--predict", type=int, metavar="N", help="measure unpredicted_detail on N photos per set")
     args = ap.parse_args(argv)
-    print(f"MAX_DETAIL = {MAX_DETAIL}, tested from a size ratio of {MIN_RATIO}")
+    if args.predict:
+        import tempfile
+        print(f"MAX_UNPREDICTED = {MAX_UNPREDICTED}: unexplained share of the larger one's fine detail, "
+              "min / median / max, and share under it")
+        with tempfile.TemporaryDirectory() as tmp:
+            for set_name, files in photos(args.data, args.predict).items():
+                print(f"\n{set_name} ({len(files)} files)")
+                for kind, per_ratio in predictions(files, Path(tmp)).items():
+                    for ratio, values in sorted(per_ratio.items()):
+                        v = np.array(values)
+                        print(f"  {kind:26} x{ratio:<5} n={len(v):3}  {v.min():.3f} / {np.median(v):.3f} / "
+                              f"{v.max():.3f}   under: {np.mean(v < MAX_UNPREDICTED):6.1%}")
+        return 0
+    print(f"MAX_DETAIL = {MAX_DETAIL}, used from a size ratio of {OCTAVE_RATIO}")
     for set_name, files in photos(args.data, args.limit).items():
         figures = measure(files)
         print(f"\n{set_name} ({len(files)} files): detail beyond the smaller size, "

@@ -541,16 +541,21 @@ class Library:
 
     def _enlargements(self, files: list[FileRecord], infos: list[MemberInfo]) -> dict[int, int]:
         """enlarged.enlargements over a copy group, each answer kept in the database by the two
-        content hashes. Framed members and re-saves are not tested: a frame's sharp edges are
-        detail, and a re-save already holds nothing its source lacks."""
-        from mgdesk.core.enlarged import DETAIL_VERSION, detail_beyond, enlargements
-        pixels = [0.0 if info.framed or info.resave_of else info.photo_pixels for info in infos]
+        content hashes. Re-saves are not tested (they already hold nothing their source lacks);
+        framed members only by prediction from the smaller one (a frame's edges are detail)."""
+        from mgdesk.core.enlarged import (DETAIL_VERSION, PREDICTED_VERSION, detail_beyond, enlargements,
+                                          unpredicted_detail)
+        pixels = [0.0 if info.resave_of else info.photo_pixels for info in infos]
 
         def detail(i: int, j: int, ratio: float) -> float | None:
             return self._remembered(files[i].hash, files[j].hash, DETAIL_VERSION,
                                     lambda: detail_beyond(files[i].path, ratio))
+
+        def predicted(i: int, j: int) -> float | None:
+            return self._remembered(files[i].hash, files[j].hash, PREDICTED_VERSION,
+                                    lambda: unpredicted_detail(files[i].path, files[j].path))
         return enlargements([f.path for f in files], pixels, [info.modified for info in infos], detail,
-                            [info.exif_fields for info in infos])
+                            [info.exif_fields for info in infos], [info.framed for info in infos], predicted)
 
     def _grey_copies(self, files: list[FileRecord], framed: list[bool]) -> dict[int, int]:
         """colour.grey_copies over a copy group, each member's measure kept by its content hash.

@@ -6,9 +6,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageFilter
 
-from mgdesk.core.enlarged import MAX_DETAIL, detail_beyond_of, enlargements
+from mgdesk.core.enlarged import (MAX_DETAIL, MAX_UNPREDICTED, detail_beyond_of, enlargements,
+                                  unpredicted_detail)
 
 PHOTOS = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "photos"
 
@@ -59,3 +60,45 @@ def test_members_of_nearly_one_size_are_not_measured():
 
     assert enlargements(["a", "b"], [1_000_000, 800_000], None, detail) == {}
     assert enlargements(["framed", "b"], [0.0, 250_000], None, detail) == {}
+
+
+def _instagram_square(photo: Image.Image, side: int) -> Image.Image:
+    """The whole photo in a square, the rest filled with a blurred enlargement of it (as apps make
+    them for Instagram), at `side` px."""
+    s = max(photo.size)
+    cover = photo.resize((s * photo.width // min(photo.size), s * photo.height // min(photo.size)))
+    left, top = (cover.width - s) // 2, (cover.height - s) // 2
+    square = cover.crop((left, top, left + s, top + s)).filter(ImageFilter.GaussianBlur(s / 30))
+    square.paste(photo, ((s - photo.width) // 2, (s - photo.height) // 2))
+    return square.resize((side, side), Image.Resampling.LANCZOS)
+
+
+def test_a_square_with_a_blurred_fill_is_known_enlarged_from_the_photo_it_shows(photo, tmp_path):
+    # 1.6x, below what the octave test can tell, and a fill whose edge is sharp detail
+    photo.save(tmp_path / "photo.jpg", quality=92)
+    _instagram_square(photo, round(1.6 * max(photo.size))).save(tmp_path / "square.jpg", quality=85)
+    assert unpredicted_detail(tmp_path / "square.jpg", tmp_path / "photo.jpg") < MAX_UNPREDICTED
+
+
+def test_a_photo_is_not_predicted_by_its_smaller_copy(photo, tmp_path):
+    photo.save(tmp_path / "photo.jpg", quality=92)
+    photo.resize((photo.width * 7 // 10, photo.height * 7 // 10), Image.Resampling.LANCZOS).save(
+        tmp_path / "smaller.jpg", quality=85)
+    assert unpredicted_detail(tmp_path / "photo.jpg", tmp_path / "smaller.jpg") > MAX_UNPREDICTED
+
+
+def test_below_twice_the_size_and_inside_a_frame_the_smaller_member_is_the_reference():
+    asked = []
+
+    def detail(i, j, ratio):
+        raise AssertionError("the octave test cannot tell these")
+
+    def predicted(i, j):
+        asked.append((i, j))
+        return 0.1
+
+    pixels = [1_690_000, 1_000_000]  # 1.3x
+    assert enlargements(["big", "photo"], pixels, None, detail, None, None, predicted) == {0: 1}
+    framed = [True, False]  # a square whose photo is 3x the other's, inside a fill
+    assert enlargements(["square", "photo"], [9_000_000, 1_000_000], None, detail, None, framed, predicted) == {0: 1}
+    assert asked == [(0, 1), (0, 1)]
