@@ -58,7 +58,7 @@ DETAIL_VERSION = "detail-1"
 MIN_PREDICT_RATIO = 1.3
 #: the share of its fine detail an enlargement leaves unexplained, at most
 MAX_UNPREDICTED = 0.3
-PREDICTED_VERSION = "predicted-1"
+PREDICTED_VERSION = "predicted-2"
 #: the middle of the photo measured, at its own pixels (an enlargement is enlarged everywhere)
 _WINDOW = 2048
 _FLAT = 0.5  # mean squared grey levels in the octave below: nothing there to compare with
@@ -99,7 +99,8 @@ def detail_beyond_of(gray: np.ndarray, ratio: float) -> float | None:
 def unpredicted_detail(larger: str | os.PathLike[str], smaller: str | os.PathLike[str]) -> float | None:
     """The share of the larger photo's fine detail that the smaller one, enlarged into its frame,
     does not predict (0: all of it, an enlargement; about 1: none of it); None when the two cannot
-    be aligned as copies now (unreadable, or not verified as one capture).
+    be aligned as copies now (unreadable, or not verified as one capture), or when the smaller one
+    is not shown enlarged in the larger (a crop of it at its own scale).
 
     Fine detail is what a Gaussian of 0.6 x the scale between them removes, measured where the
     smaller one lands in the larger (a frame or fill around it does not count)."""
@@ -120,6 +121,8 @@ def unpredicted_detail(larger: str | os.PathLike[str], smaller: str | os.PathLik
     from_s = np.diag([fs.width / gs.shape[1], fs.height / gs.shape[0], 1.0])
     M = to_l @ H @ from_s  # the smaller one's pixels to the larger one's
     scale = math.sqrt(abs(np.linalg.det(M[:2, :2])))
+    if scale < MIN_PREDICT_RATIO:  # at about one scale (a crop): the larger one shows more, not larger
+        return None
     h, w = gl.shape
     predicted = cv2.warpPerspective(gs, M, (w, h), flags=cv2.INTER_CUBIC)
     valid = cv2.warpPerspective(np.ones_like(gs, dtype=np.uint8), M, (w, h), flags=cv2.INTER_NEAREST)

@@ -102,3 +102,10 @@ def test_below_twice_the_size_and_inside_a_frame_the_smaller_member_is_the_refer
     framed = [True, False]  # a square whose photo is 3x the other's, inside a fill
     assert enlargements(["square", "photo"], [9_000_000, 1_000_000], None, detail, None, framed, predicted) == {0: 1}
     assert asked == [(0, 1), (0, 1)]
+
+
+def test_a_crop_at_the_photo_s_own_scale_predicts_nothing_about_the_photo(photo, tmp_path):
+    # the photo has far more pixels than its crop, but shows the crop at one scale: not enlarged
+    photo.save(tmp_path / "photo.jpg", quality=92)
+    photo.crop((0, 0, photo.width // 2, photo.height // 2)).save(tmp_path / "crop.jpg", quality=90)
+    assert unpredicted_detail(tmp_path / "photo.jpg", tmp_path / "crop.jpg") is None
