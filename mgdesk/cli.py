@@ -245,19 +245,21 @@ def cmd_trash(args: argparse.Namespace) -> int:
         raise CliError(f"{what}: {missing[0]}")
     size = sum(Path(p).stat().st_size for p in args.paths)
     where = f"to {args.to}" if args.to else "to the trash"
-    if not args.yes:
-        if not sys.stdin or not sys.stdin.isatty():
-            raise CliError(f"refusing to move {_count(len(args.paths), 'file')} without confirmation: pass --yes")
-        try:
-            answer = input(f"Move {_count(len(args.paths), 'file')}, {human_size(size)}, {where}? [y/N] ")
-        except EOFError:  # Ctrl+D: no answer is no
-            answer = ""
-            print()
-        if answer.strip().lower() not in ("y", "yes"):
-            print("nothing moved")
-            return 1
     with _library(args) as lib:
-        action = lib.trash(args.paths, destination=args.to, check_levels=("copy",) if lib.index else ())
+        levels = ("copy",) if lib.index else ()
+        if not args.yes:
+            if not sys.stdin or not sys.stdin.isatty():
+                raise CliError(f"refusing to move {_count(len(args.paths), 'file')} without confirmation: pass --yes")
+            lib.trash(args.paths, destination=args.to, check_levels=levels, check_only=True)  # refusals first
+            try:
+                answer = input(f"Move {_count(len(args.paths), 'file')}, {human_size(size)}, {where}? [y/N] ")
+            except EOFError:  # Ctrl+D: no answer is no
+                answer = ""
+                print()
+            if answer.strip().lower() not in ("y", "yes"):
+                print("nothing moved")
+                return 1
+        action = lib.trash(args.paths, destination=args.to, check_levels=levels)
     n = len(action.done_items)
     print(f"moved {_count(n, 'file')}, {human_size(action.bytes)}, {where}; "
           f"`mgdesk undo` puts {'them' if n != 1 else 'it'} back")

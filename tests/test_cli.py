@@ -96,6 +96,16 @@ def test_trash_without_yes_and_without_a_terminal_is_refused(library, capsys, mo
     assert (folder / "copy.jpg").exists()
 
 
+def test_a_removal_that_would_be_refused_is_refused_before_asking(library, capsys, monkeypatch):
+    db, folder = library
+    monkeypatch.setattr(sys.stdin, "isatty", lambda: True, raising=False)
+    prompts = []
+    monkeypatch.setattr("builtins.input", lambda prompt: prompts.append(prompt) or "y")
+    code, _, err = run(capsys, "trash", str(folder / "copy.jpg"), str(folder / SAMPLE[0]), "--db", str(db))
+    assert code == 1 and "every copy" in err and prompts == []
+    assert (folder / "copy.jpg").exists() and (folder / SAMPLE[0]).exists()
+
+
 def test_ctrl_d_at_the_trash_prompt_is_no(library, capsys, monkeypatch):
     db, folder = library
     monkeypatch.setattr(sys.stdin, "isatty", lambda: True, raising=False)

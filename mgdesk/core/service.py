@@ -629,12 +629,14 @@ class Library:
         return groups
 
     def trash(self, paths_: Sequence[str | Path], destination: str | Path | None = None, *,
-              groups: Iterable[Iterable[str]] = (), check_levels: Sequence[str] = ()) -> ActionRecord:
+              groups: Iterable[Iterable[str]] = (), check_levels: Sequence[str] = (),
+              check_only: bool = False) -> ActionRecord | None:
         """Move files to the OS trash (or `destination`), journaled and undoable.
 
         Refuses to remove every member of a group: exact copies (always checked), the groups
         computed by this Library since the last scan, groups at `check_levels` (computed now if
-        not yet; the CLI asks for 'copy') and any `groups` the caller passes.
+        not yet; the CLI asks for 'copy') and any `groups` the caller passes. `check_only`: only
+        raise what would be refused (so a confirmation is asked only for what can be done).
         """
         try:
             files = [self._library_path(f) for f in actions.distinct_files(paths_)]  # checked before any grouping
@@ -643,6 +645,9 @@ class Library:
                     self.groups(level)
             protected = self._protected_groups(groups)
             self._refuse_last_copies(files)
+            if check_only:
+                actions.check_not_whole_group(files, protected, lambda m: actions.as_scanned(self.repo, m))
+                return None
             action = actions.remove_files(self.repo, files, destination, groups=protected)
         except actions.ActionError as e:
             raise LibraryError(str(e)) from e
