@@ -431,12 +431,22 @@ class PairVerifier:
         bend = 0.0
         if err > p.max_match_error * (2.0 if coarse else 1.0) and n_in >= p.min_inliers and \
                 n_in >= p.min_inlier_ratio * n_match:
-            unbent = _unbend(all_a, all_b, inl, (fa.width, fa.height), p,
-                             p.max_match_error * (2.0 if coarse else 1.0))
-            if unbent is not None:  # one capture seen through another lens correction
-                bend, model, H, mask, n_in, err = unbent
-                in_a, in_b = _bent(all_a[mask], (fa.width, fa.height), bend), all_b[mask]
-                fa = replace(fa, gray=_unbent_gray(fa.gray, bend), points=_bent(fa.points, (fa.width, fa.height), bend))
+            # one capture seen through another lens correction: the bend is about the centre of
+            # the image it was applied to (or taken out of), which is either one, a crop of the
+            # other included
+            limit = p.max_match_error * (2.0 if coarse else 1.0)
+            size_a, size_b = (fa.width, fa.height), (fb.width, fb.height)
+            bent_a = _unbend(all_a, all_b, inl, size_a, p, limit)
+            bent_b = _unbend(all_b, all_a, inl, size_b, p, limit)
+            if bent_b is not None and (bent_a is None or bent_b[5] < bent_a[5]):
+                bend, model, H_ba, mask, n_in, err = bent_b
+                H = np.linalg.inv(H_ba)
+                in_a, in_b = all_a[mask], _bent(all_b[mask], size_b, bend)
+                fb = replace(fb, gray=_unbent_gray(fb.gray, bend), points=_bent(fb.points, size_b, bend))
+            elif bent_a is not None:
+                bend, model, H, mask, n_in, err = bent_a
+                in_a, in_b = _bent(all_a[mask], size_a, bend), all_b[mask]
+                fa = replace(fa, gray=_unbent_gray(fa.gray, bend), points=_bent(fa.points, size_a, bend))
         gap, shift = _placement(in_a, in_b, (fa.width, fa.height), (fb.width, fb.height))
         gb = fb.gray[:, ::-1] if mirrored else fb.gray
         photo_a = photo_b = 1.0
@@ -664,8 +674,8 @@ class Evidence:
     gap: float = 0.0  # where the inliers sit (see Verdict)
     canvas_shift: float = 1.0
     agree_apart: float = 1.0
-    # radial lens distortion taken out of a before H (see _unbend; 0: none): H maps a's working
-    # pixels after _bent, so pixel_map is that much off towards a's edges
+    # radial lens distortion taken out of a or b before H (see _unbend; 0: none): H maps between
+    # working pixels after _bent, so pixel_map is that much off towards that image's edges
     bend: float = 0.0
 
 
