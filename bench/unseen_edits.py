@@ -1,7 +1,7 @@
 """Held-out bench: edits that nd-dev does not contain, made from real camera photos it never saw.
 
     python bench/unseen_edits.py [--data DIR] [--keep DIR] [--no-peers] [--json FILE]
-                                 [--mode all|single|both] [--edits unseen|combined]
+                                 [--mode all|single|both] [--edits unseen|combined|probe]
 
 The shipped thresholds were calibrated on nd-dev's 18 kinds of copies of 214 photos. Here the
 originals are the full-resolution camera JPEGs in formats/camera (other cameras, other sizes,
@@ -14,7 +14,9 @@ messengers write them. `--edits combined` makes twelve chains of edits instead, 
 people combine them: crop + resize + recompress for a post, a turned photo resized and sent,
 mirror + warm colours + crop, grey + thumbnail, a caption at quality 35, a white frame then a
 quarter turn, blur + half size, upside down + off-centre crop, contrast + sharpening (an "auto
-enhance"), three JPEG re-saves, a letterbox, mirror + small at quality 40.
+enhance"), three JPEG re-saves, a letterbox, mirror + small at quality 40. `--edits probe`:
+thirteen more (bench/probe_edits.py: lens correction, an Instagram square, portrait blur, a meme,
+an HDR look, HEIC, ...), two of which have since had fixes made against them.
 
 It prints, for every edit of a photo in one library and for one edit per library, pair precision / recall / F1 and recall per edit for mgdesk's copy level (shipped
 defaults, through the Library as a user runs it) and for the peers in the same run. Different
@@ -49,6 +51,7 @@ if str(REPO) not in sys.path:
 
 from bench.accuracy import run_mgdesk_library  # noqa: E402
 from bench.peers import PeerUnavailable, select  # noqa: E402
+from bench.probe_edits import PROBE  # noqa: E402
 from mgdesk.eval.pairs import KeeperScore, keeper_score, load_truth, pair_scores, recall_per_transform  # noqa: E402
 
 log = logging.getLogger("bench.unseen_edits")
@@ -216,7 +219,7 @@ COMBINED: dict[str, tuple[Callable[[Image.Image], Image.Image], int]] = {
     "letterboxed": (lambda im: ImageOps.expand(_scaled(im, 0.7), 40, "black"), 85),
     "mirror_small_q40": (lambda im: _scaled(ImageOps.mirror(im), 0.35), 40),
 }
-EDIT_SETS = {"unseen": EDITS, "combined": COMBINED}
+EDIT_SETS = {"unseen": EDITS, "combined": COMBINED, "probe": PROBE}
 
 
 def originals(camera: Path) -> list[Path]:
@@ -246,10 +249,15 @@ def build(camera: Path, out: Path, edits: dict = EDITS) -> Path:
         with Image.open(src) as raw:
             photo = ImageOps.exif_transpose(raw).convert("RGB")
         # each original gets every edit: recall per edit is then over the same photos
-        for name, (edit, quality) in edits.items():
+        for name, (edit, quality, *kind) in edits.items():
             edited = edit(photo)
-            file = f"{group}_{name}.jpg"
-            edited.save(images / file, "JPEG", quality=quality)
+            file = f"{group}_{name}.{kind[0] if kind else 'jpg'}"
+            if file.endswith(".heic"):
+                import pillow_heif
+                pillow_heif.register_heif_opener()
+                edited.save(images / file, format="HEIF", quality=quality)
+            else:
+                edited.save(images / file, "JPEG", quality=quality)
             rows.append((file, group, group, src.name, name))
     with open(out / "truth.csv", "w", newline="") as f:
         w = csv.writer(f)
@@ -337,7 +345,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", type=Path, help="also write the figures here")
     ap.add_argument("--edits", choices=tuple(EDIT_SETS), default="unseen",
                     help="unseen: sixteen single edits nd-dev does not make; combined: twelve "
-                         "chains of edits as apps make them (crop + resize + recompress, ...)")
+                         "chains of edits as apps make them (crop + resize + recompress, ...); "
+                         "probe: thirteen more (bench/probe_edits.py)")
     args = ap.parse_args(argv)
     edits = EDIT_SETS[args.edits]
     logging.basicConfig(level=logging.INFO, format="%(message)s")
