@@ -12,6 +12,7 @@ import hashlib
 import logging
 import os
 import stat
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -36,6 +37,9 @@ SYSTEM_FOLDERS = frozenset({
     ".thumbnails", ".cache", "Thumbs", "lost+found", "__MACOSX", "node_modules", "__pycache__",
 })
 _SYSTEM_LOWER = frozenset(n.lower() for n in SYSTEM_FOLDERS)
+# Folders of the running system, by their full path (a user's own "dev" folder is another
+# matter): kernel and device views whose "files" are processes and devices, never photos
+VIRTUAL_FOLDERS = frozenset({"/proc", "/sys", "/dev", "/run"}) if sys.platform.startswith("linux") else frozenset()
 
 
 class EmbedderLike(Protocol):
@@ -192,7 +196,8 @@ def walk(roots: Iterable[str | Path], *, include: Sequence[str] = (), exclude: S
                 rel = os.path.relpath(entry.path, root)
                 try:
                     if entry.is_dir(follow_symlinks=True):
-                        if is_skipped_folder(entry.name, skip_hidden) or _matches(rel, entry.name, exclude):
+                        if is_skipped_folder(entry.name, skip_hidden) or _matches(rel, entry.name, exclude) \
+                                or os.path.realpath(entry.path) in VIRTUAL_FOLDERS:
                             continue
                         subdirs.append(entry.path)
                         continue

@@ -386,3 +386,15 @@ def test_two_names_swapped_between_scans_keep_each_photo_its_own_embedding(photo
         assert f.hash == hash_file(f.path)[1]
         assert np.allclose(repo.embedding(f.id, "lite0").descriptor, before[f.hash], atol=1e-3), f.path
     assert repo.file_by_path(str(photos / "z_old.jpg")).width == Image.open(photos / "z_old.jpg").width
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="no /proc here")
+def test_the_system_s_process_and_device_folders_are_never_walked(tmp_path):
+    # a root of / (or a link to /proc inside a root) must not list processes as photos
+    root = tmp_path / "root"
+    root.mkdir()
+    (root / "kernel").symlink_to("/proc")
+    (root / "mine").mkdir()
+    (root / "mine" / "proc").mkdir()  # a user's own folder of that name is walked
+    (root / "mine" / "proc" / "a.jpg").write_bytes(b"x")
+    assert [Path(f.path).relative_to(root).as_posix() for f in walk([root])] == ["mine/proc/a.jpg"]
