@@ -429,12 +429,11 @@ class PairVerifier:
         # at the detail it still carries, not the blocks
         coarse = fa.heavily_compressed or fb.heavily_compressed
         bend = 0.0
-        if err > p.max_match_error * (2.0 if coarse else 1.0) and n_in >= p.min_inliers and \
-                n_in >= p.min_inlier_ratio * n_match:
+        limit = p.max_match_error * (2.0 if coarse else 1.0)
+        if err > limit and n_in >= p.min_inliers and n_in >= p.min_inlier_ratio * n_match:
             # one capture seen through another lens correction: the bend is about the centre of
             # the image it was applied to (or taken out of), which is either one, a crop of the
             # other included
-            limit = p.max_match_error * (2.0 if coarse else 1.0)
             size_a, size_b = (fa.width, fa.height), (fb.width, fb.height)
             bent_a = _unbend(all_a, all_b, inl, size_a, p, limit)
             bent_b = _unbend(all_b, all_a, inl, size_b, p, limit)
