@@ -39,7 +39,7 @@ class _Progress:
     has taken that long: a quick answer prints no bar."""
 
     def __init__(self, label: str, delay: float = 0.0):
-        self.label, self.last, self.shown = label, 0.0, False
+        self.label, self.last, self.shown, self.line = label, 0.0, False, ""
         self.tty = sys.stderr.isatty()
         self.quiet_until = time.monotonic() + delay
 
@@ -61,6 +61,11 @@ class _Progress:
             (f" {rate:.1f}/s" if rate is not None else "")
         if getattr(p, "phase", None) == "walk":  # no total yet: a count, not a bar
             line = f"{label}: looking for photos… {p.done} found"
+            if not p.done and not self.tty:  # a log line that says nothing yet
+                return
+        if line == self.line:  # the last batch's line, said again as the work ends
+            return
+        self.line = line
         if self.tty:
             sys.stderr.write("\r" + line[:120].ljust(120))
         else:

@@ -377,6 +377,18 @@ def test_while_listing_folders_the_scan_counts_what_it_found_without_a_bar(capsy
     assert "scanning: looking for photos… 400 found" in err and "[" not in err
 
 
+def test_off_a_terminal_the_scan_logs_each_line_once_and_no_empty_count(capsys):
+    from mgdesk.cli import _Progress
+    from mgdesk.core.scanner import ScanProgress
+
+    bar = _Progress("scanning")  # stderr is captured: not a terminal
+    bar(ScanProgress("walk", 0, 0, None, 0.0))
+    bar(ScanProgress("scan", 3, 3, "/p/c.jpg", 0.9))
+    bar(ScanProgress("done", 3, 3, None, 0.9))
+    bar.close()
+    assert capsys.readouterr().err.splitlines() == ["scanning [##############################] 3/3 0.9/s"]
+
+
 @pytest.mark.parametrize("command", [["status"], ["tags"], ["errors"], ["dupes", "--level", "exact"]])
 def test_commands_that_read_the_library_start_without_torch(library, command):
     db, _ = library
