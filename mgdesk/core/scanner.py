@@ -39,7 +39,20 @@ SYSTEM_FOLDERS = frozenset({
 _SYSTEM_LOWER = frozenset(n.lower() for n in SYSTEM_FOLDERS)
 # Folders of the running system, by their full path (a user's own "dev" folder is another
 # matter): kernel and device views whose "files" are processes and devices, never photos
-VIRTUAL_FOLDERS = frozenset({"/proc", "/sys", "/dev", "/run"}) if sys.platform.startswith("linux") else frozenset()
+VIRTUAL_FOLDERS = ("/proc", "/sys", "/dev", "/run") if sys.platform.startswith("linux") else ()
+
+
+def _virtual_folder_ids() -> set[tuple[int, int]]:
+    """(st_dev, st_ino) of VIRTUAL_FOLDERS: walk counts them as visited, so neither a root of /
+    nor a link to one of them enters it."""
+    ids = set()
+    for path in VIRTUAL_FOLDERS:
+        try:
+            st = os.stat(path)
+        except OSError:
+            continue
+        ids.add((st.st_dev, st.st_ino))
+    return ids
 
 
 class EmbedderLike(Protocol):
@@ -145,7 +158,7 @@ def walk(roots: Iterable[str | Path], *, include: Sequence[str] = (), exclude: S
     patterns drop files and whole folders. A set `cancel` ends the listing at the next folder.
     """
     suffixes = supported_suffixes() if suffixes is None else suffixes
-    visited_dirs: set[tuple[int, int]] = set()
+    visited_dirs: set[tuple[int, int]] = _virtual_folder_ids()
     seen_files: set[tuple[int, int]] = set()
     links: list[FoundFile] = []  # symlinked files: one name of a photo, the real one preferred
     for root in roots:
@@ -196,8 +209,7 @@ def walk(roots: Iterable[str | Path], *, include: Sequence[str] = (), exclude: S
                 rel = os.path.relpath(entry.path, root)
                 try:
                     if entry.is_dir(follow_symlinks=True):
-                        if is_skipped_folder(entry.name, skip_hidden) or _matches(rel, entry.name, exclude) \
-                                or os.path.realpath(entry.path) in VIRTUAL_FOLDERS:
+                        if is_skipped_folder(entry.name, skip_hidden) or _matches(rel, entry.name, exclude):
                             continue
                         subdirs.append(entry.path)
                         continue
