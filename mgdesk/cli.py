@@ -131,13 +131,12 @@ def cmd_scan(args: argparse.Namespace) -> int:
             raise CliError(f"not a folder: {p} (mgdesk scans folders: give the one that holds it)")
         if not os.access(p, os.R_OK):
             raise CliError(f"cannot read: {p}")
-    from mgdesk.core.embedding import load_card
-    from mgdesk.core.embedding.weights import missing_weights
+    from mgdesk.core.service import weights_missing
     try:  # before a library is created: a model whose weights are not here would leave it empty
-        card = load_card(args.model)
+        missing = weights_missing(args.model)
     except (KeyError, TypeError, ValueError):
-        card = None  # unknown or unreadable: _library says which
-    if card is not None and (missing := missing_weights(card.trunk, card.weights)) is not None:
+        missing = None  # unknown or unreadable: _library says which
+    if missing is not None:
         raise CliError(missing)
     with _library(args, create=bool(args.paths)) as lib:
         if not args.paths:  # bring the whole library up to date: every folder it watches

@@ -54,6 +54,15 @@ def _one_entry(a: Path, b: Path) -> bool:
     return not (a.name in listed and b.name in listed)  # two names listed: two entries
 
 
+def weights_missing(model: str) -> str | None:
+    """Why the model's weights cannot be loaded here (and how to get them), or None when they can;
+    read off its card without loading torch. An unknown model raises KeyError."""
+    from mgdesk.core.embedding import load_card
+    from mgdesk.core.embedding.weights import missing_weights
+    card = load_card(model)
+    return missing_weights(card.trunk, card.weights)
+
+
 class LibraryError(Exception):
     """A request the library cannot do; str() is a one-line message for the user."""
 
@@ -373,12 +382,8 @@ class Library:
                 raise LibraryError(f"no such folder: {p}")
             if not os.access(p, os.R_OK):
                 raise LibraryError(f"cannot read: {p}")
-        if self._embedder is None:  # before anything is written: a model whose weights are not here
-            from mgdesk.core.embedding import load_card
-            from mgdesk.core.embedding.weights import missing_weights
-            card = load_card(self.model)
-            if (missing := missing_weights(card.trunk, card.weights)) is not None:
-                raise LibraryError(missing)
+        if self._embedder is None and (missing := weights_missing(self.model)) is not None:
+            raise LibraryError(missing)  # before anything is written
         scanner = Scanner(self.repo, _EmbedderOnDemand(self), tagger=self._tag, include=self.include,
                           exclude=self.exclude, batch_size=self.batch_size)
         try:
@@ -826,4 +831,4 @@ class Library:
 
 
 __all__ = ["LEVELS", "GroupView", "Library", "LibraryError", "LibraryStatus", "MemberView", "SearchHit",
-           "ScanReport", "ScanProgress", "WHITEN_REFIT_MIN", "long_lived"]
+           "ScanReport", "ScanProgress", "WHITEN_REFIT_MIN", "long_lived", "weights_missing"]
