@@ -136,6 +136,11 @@ def as_scanned(repo: Repository, path: str) -> bool:
     return os.path.exists(path) if rec is None else rec.as_scanned()
 
 
+def check_removal(repo: Repository, files: Sequence[Path], groups: Iterable[Iterable[str | Path]]) -> None:
+    """check_not_whole_group with the library's records: what stays must be what was scanned."""
+    check_not_whole_group(files, groups, lambda m: as_scanned(repo, m))
+
+
 # ---- the OS trash --------------------------------------------------------------------------
 def _xdg_home_trash() -> Path:
     return Path(os.environ.get("XDG_DATA_HOME") or os.path.expanduser("~/.local/share")) / "Trash"
@@ -229,7 +234,7 @@ def remove_files(repo: Repository, paths: Sequence[str | Path], destination: str
     files = distinct_files(paths)
     if not files:
         raise ActionError("no files given")
-    check_not_whole_group(files, groups, lambda m: as_scanned(repo, m))
+    check_removal(repo, files, groups)
     dest = None
     if destination is not None:
         dest = Path(os.path.abspath(os.fspath(destination)))

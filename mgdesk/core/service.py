@@ -651,7 +651,7 @@ class Library:
             protected = self._protected_groups(groups)
             self._refuse_last_copies(files)
             if check_only:
-                actions.check_not_whole_group(files, protected, lambda m: actions.as_scanned(self.repo, m))
+                actions.check_removal(self.repo, files, protected)
                 return None
             action = actions.remove_files(self.repo, files, destination, groups=protected)
         except actions.ActionError as e:
