@@ -58,7 +58,7 @@ DETAIL_VERSION = "detail-1"
 MIN_PREDICT_RATIO = 1.3
 #: the share of its fine detail an enlargement leaves unexplained, at most
 MAX_UNPREDICTED = 0.3
-PREDICTED_VERSION = "predicted-2"
+PREDICTED_VERSION = "predicted-3"
 #: the middle of the photo measured, at its own pixels (an enlargement is enlarged everywhere)
 _WINDOW = 2048
 _FLAT = 0.5  # mean squared grey levels in the octave below: nothing there to compare with
@@ -123,6 +123,15 @@ def unpredicted_detail(larger: str | os.PathLike[str], smaller: str | os.PathLik
     scale = math.sqrt(abs(np.linalg.det(M[:2, :2])))
     if scale < MIN_PREDICT_RATIO:  # at about one scale (a crop): the larger one shows more, not larger
         return None
+    # at most a _WINDOW square of the larger one, in the middle of where the smaller one lands
+    # (as detail_beyond measures): an enlargement is enlarged everywhere, and a 48 MP photo
+    # would otherwise cost seconds and a gigabyte
+    corners = np.float32([[0, 0], [gs.shape[1], 0], [gs.shape[1], gs.shape[0]], [0, gs.shape[0]]])
+    lands = cv2.perspectiveTransform(corners[None], M)[0]
+    (x0, y0), (x1, y1) = np.maximum(lands.min(axis=0), 0), np.minimum(lands.max(axis=0), gl.shape[::-1])
+    left, top = (int(max(0.0, (a + b - _WINDOW) / 2)) for a, b in ((x0, x1), (y0, y1)))
+    gl = gl[top:top + _WINDOW, left:left + _WINDOW]
+    M = np.array([[1.0, 0.0, -left], [0.0, 1.0, -top], [0.0, 0.0, 1.0]]) @ M
     h, w = gl.shape
     predicted = cv2.warpPerspective(gs, M, (w, h), flags=cv2.INTER_CUBIC)
     valid = cv2.warpPerspective(np.ones_like(gs, dtype=np.uint8), M, (w, h), flags=cv2.INTER_NEAREST)
